@@ -1,0 +1,87 @@
+package lockbox
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventType names what happened.
+type EventType string
+
+// Event types. Each change has exactly one event of its own type; a request
+// reaching a new status has a request.<status> event.
+const (
+	EventTenantCreated       EventType = "tenant.created"
+	EventLockboxUpdated      EventType = "tenant.lockbox_updated"
+	EventUserCreated         EventType = "user.created"
+	EventUserUpdated         EventType = "user.updated"
+	EventUserDeleted         EventType = "user.deleted"
+	EventTokenCreated        EventType = "user.token_created"
+	EventTOTPEnabled         EventType = "user.totp_enabled"
+	EventTicketCreated       EventType = "ticket.created"
+	EventTicketCommented     EventType = "ticket.commented"
+	EventTicketResolved      EventType = "ticket.resolved"
+	EventRequestCreated      EventType = "request.created"
+	EventRequestRefused      EventType = "request.refused"
+	EventRequestReviewed     EventType = "request.reviewed"
+	EventRequestPendingCust  EventType = "request.pending_customer"
+	EventRequestApproved     EventType = "request.approved"
+	EventRequestDenied       EventType = "request.denied"
+	EventRequestExpired      EventType = "request.expired"
+	EventRequestCanceled     EventType = "request.canceled"
+	EventRequestRevoked      EventType = "request.revoked"
+	EventRequestCompleted    EventType = "request.completed"
+	EventOperatorUserChanged EventType = "operator.user_changed"
+)
+
+// SystemLog is the log of changes that belong to no tenant: operator users
+// and their tokens.
+const SystemLog TenantID = "system"
+
+// Event is one entry of a tenant's append-only log. Its canonical JSON (the
+// struct marshalled by encoding/json, fields in declaration order) is the
+// leaf of the tenant's Merkle tree and is stored byte for byte.
+type Event struct {
+	TenantID  TenantID        `json:"tenant_id"`
+	Index     int64           `json:"index"`
+	ID        string          `json:"id"`
+	Type      EventType       `json:"type"`
+	Time      time.Time       `json:"time"`
+	ActorID   UserID          `json:"actor_id,omitempty"`
+	RequestID RequestID       `json:"request_id,omitempty"`
+	TicketID  TicketID        `json:"ticket_id,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+// EventFilter selects events of one tenant, oldest first.
+type EventFilter struct {
+	TenantID  TenantID
+	After     int64 // index; -1 for from the start
+	Type      EventType
+	RequestID RequestID
+	TicketID  TicketID
+	Limit     int
+}
+
+// NewEvent builds an event; data is marshalled to JSON. The store assigns
+// the index when it appends.
+func NewEvent(t TenantID, typ EventType, actor UserID, now time.Time, data any) *Event {
+	e := &Event{TenantID: t, ID: NewID("evt"), Type: typ, Time: now, ActorID: actor}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			panic(err) // event data are plain structs and maps
+		}
+		e.Data = b
+	}
+	return e
+}
+
+// LeafBytes returns the event's canonical JSON.
+func (e *Event) LeafBytes() []byte {
+	b, err := json.Marshal(e)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,143 @@
+package lockbox
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps lockbox's state. Every use case runs in one Update transaction
+// with the events it appends, so a change and its events commit together or
+// not at all (invariant 5).
+//
+// Transactions are serialisable: an Update sees no concurrent writer's
+// uncommitted work and its reads stay valid until commit. Stores may retry fn
+// on a serialisation conflict, so fn must have no effects outside tx.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Reader) error) error
+	// Update runs fn in a read-write transaction, committed durably when fn
+	// returns nil and rolled back when it returns an error.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Reader reads state. Get methods return an error matching ErrNotFound when
+// the row does not exist.
+type Reader interface {
+	GetTenant(ctx context.Context, id TenantID) (*Tenant, error)
+	ListTenants(ctx context.Context, f TenantFilter) ([]*Tenant, string, error)
+
+	GetUser(ctx context.Context, id UserID) (*User, error)
+	// GetUserByEmail finds an active user by e-mail, case-insensitively.
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, string, error)
+	// CountUsers counts every user ever created, removed ones included.
+	CountUsers(ctx context.Context) (int, error)
+	// CountTenantAdmins counts the active tenant_admin users of a tenant.
+	CountTenantAdmins(ctx context.Context, t TenantID) (int, error)
+
+	// GetCredential finds a session or API token by the SHA-256 of its
+	// secret.
+	GetCredential(ctx context.Context, hash string) (*Credential, error)
+
+	GetTicket(ctx context.Context, id TicketID) (*Ticket, error)
+	ListTickets(ctx context.Context, f TicketFilter) ([]*Ticket, string, error)
+	ListComments(ctx context.Context, id TicketID) ([]Comment, error)
+
+	// GetRequest returns a request with its reviews.
+	GetRequest(ctx context.Context, id RequestID) (*AccessRequest, error)
+	// ListRequests returns requests with their reviews, newest first.
+	ListRequests(ctx context.Context, f RequestFilter) ([]*AccessRequest, string, error)
+	// ListDueRequests returns up to limit requests whose deadline passed at
+	// now: pending ones past decision_deadline, approved ones past
+	// access_expires_at.
+	ListDueRequests(ctx context.Context, now time.Time, limit int) ([]RequestID, error)
+
+	// ListEvents returns a tenant's events oldest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+}
+
+// Tx reads and writes inside one transaction.
+type Tx interface {
+	Reader
+
+	CreateTenant(ctx context.Context, t *Tenant) error
+	// UpdateTenant stores the tenant's settings and AdminInvitedAt.
+	UpdateTenant(ctx context.Context, t *Tenant) error
+
+	// CreateUser fails with ErrConflict when the e-mail is taken.
+	CreateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User) error
+
+	CreateCredential(ctx context.Context, c *Credential) error
+	// DeleteCredentials removes every session and API token of a user.
+	DeleteCredentials(ctx context.Context, u UserID) error
+
+	CreateTicket(ctx context.Context, t *Ticket) error
+	UpdateTicket(ctx context.Context, t *Ticket) error
+	AddComment(ctx context.Context, c *Comment) error
+
+	// CreateRequest stores a new request (with Version 1).
+	CreateRequest(ctx context.Context, r *AccessRequest) error
+	// UpdateRequest stores r if its stored version is still r.Version, then
+	// increments r.Version; otherwise it fails with ErrConflict. Reviews in
+	// r.Reviews not yet stored are appended; stored ones never change.
+	UpdateRequest(ctx context.Context, r *AccessRequest) error
+
+	// AppendEvent gives e the next index of its tenant's log and stores it
+	// with its canonical leaf bytes.
+	AppendEvent(ctx context.Context, e *Event) error
+}
+
+// Credential is a session or a long-lived API token. Only the SHA-256 of the
+// secret is stored.
+type Credential struct {
+	ID        string         `json:"id"`
+	UserID    UserID         `json:"user_id"`
+	Kind      CredentialKind `json:"kind"`
+	Name      string         `json:"name,omitempty"`
+	Hash      string         `json:"-"`
+	AMR       []string       `json:"amr"`
+	CreatedAt time.Time      `json:"created_at"`
+	ExpiresAt *time.Time     `json:"expires_at,omitempty"`
+}
+
+// CredentialKind is session or api_token.
+type CredentialKind string
+
+// Credential kinds.
+const (
+	CredentialSession  CredentialKind = "session"
+	CredentialAPIToken CredentialKind = "api_token"
+)
+
+// TenantFilter selects tenants.
+type TenantFilter struct {
+	ID   TenantID // only this one, when set (customers see their own)
+	Page Page
+}
+
+// UserFilter selects active users.
+type UserFilter struct {
+	Kind     UserKind
+	TenantID TenantID
+	Page     Page
+}
+
+// TicketFilter selects tickets, newest first.
+type TicketFilter struct {
+	TenantID TenantID
+	Status   TicketStatus
+	Page     Page
+}
+
+// RequestFilter selects requests, newest first.
+type RequestFilter struct {
+	TenantID    TenantID
+	TicketID    TicketID
+	RequesterID UserID
+	Status      RequestStatus
+	Page        Page
+}
