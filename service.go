@@ -1,0 +1,332 @@
+package lockbox
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// Service runs lockbox's use cases. Each use case checks who may do it, then
+// runs in one store transaction together with the events it appends.
+type Service struct {
+	store      Store
+	policy     Policy
+	now        Clock
+	log        *slog.Logger
+	argon      Argon2Params
+	sessionTTL time.Duration
+	onCommit   func([]*Event)
+	dummyHash  string
+}
+
+// Config configures a Service. Store is required; the rest have defaults.
+type Config struct {
+	Store  Store
+	Policy Policy // default BuiltinPolicy{InternalGroup: "support-leads"}
+	Clock  Clock  // default SystemClock
+	Logger *slog.Logger
+	Argon2 *Argon2Params // default DefaultArgon2
+	// SessionTTL is how long a signed-in session lasts (default 12h).
+	SessionTTL time.Duration
+	// OnCommit, when set, is called with the events of every committed
+	// change, after the commit (for metrics and listeners).
+	OnCommit func([]*Event)
+}
+
+// DefaultInternalGroup is the operator group the built-in policy asks to
+// approve every request.
+const DefaultInternalGroup = "support-leads"
+
+// NewService returns a Service on the configured store.
+func NewService(c Config) *Service {
+	s := &Service{
+		store: c.Store, policy: c.Policy, now: c.Clock, log: c.Logger,
+		argon: DefaultArgon2, sessionTTL: c.SessionTTL, onCommit: c.OnCommit,
+	}
+	if s.policy == nil {
+		s.policy = BuiltinPolicy{InternalGroup: DefaultInternalGroup}
+	}
+	if s.now == nil {
+		s.now = SystemClock
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if c.Argon2 != nil {
+		s.argon = *c.Argon2
+	}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = 12 * time.Hour
+	}
+	// Compared against when an e-mail is unknown, so a login takes as long
+	// for an unknown user as for a wrong password.
+	s.dummyHash = HashPassword("lockbox-dummy-password", s.argon)
+	return s
+}
+
+// Store returns the service's store.
+func (s *Service) Store() Store { return s.store }
+
+// Now returns the service's current time.
+func (s *Service) Now() time.Time { return s.now() }
+
+// txn is a store transaction that collects the events it appends.
+type txn struct {
+	Tx
+	ctx    context.Context
+	events []*Event
+}
+
+// emit appends an event to its tenant's log inside the transaction.
+func (t *txn) emit(e *Event) error {
+	if err := t.AppendEvent(t.ctx, e); err != nil {
+		return err
+	}
+	t.events = append(t.events, e)
+	return nil
+}
+
+// update runs fn in one store transaction and, once it committed, hands its
+// events to the OnCommit hook.
+func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
+	var events []*Event
+	err := s.store.Update(ctx, func(tx Tx) error {
+		t := &txn{Tx: tx, ctx: ctx}
+		if err := fn(t); err != nil {
+			return err
+		}
+		events = t.events
+		return nil
+	})
+	if err == nil && s.onCommit != nil && len(events) > 0 {
+		s.onCommit(events)
+	}
+	return err
+}
+
+// view runs fn in a read-only transaction.
+func (s *Service) view(ctx context.Context, fn func(Reader) error) error {
+	return s.store.View(ctx, fn)
+}
+
+// Bootstrap creates the first operator admin with token as its API token,
+// when the database has no users yet. It reports whether it did.
+func (s *Service) Bootstrap(ctx context.Context, token string) (bool, error) {
+	if len(token) < 20 {
+		return false, Errorf(CodeInvalid, "LOCKBOX_BOOTSTRAP_TOKEN must be at least 20 characters")
+	}
+	created := false
+	err := s.update(ctx, func(tx *txn) error {
+		n, err := tx.CountUsers(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		now := s.now()
+		u := &User{
+			ID: UserID(NewID("usr")), Kind: KindOperator, Email: "admin@lockbox.invalid",
+			DisplayName: "Bootstrap operator admin", Roles: []Role{RoleOperatorAdmin},
+			Groups: []string{}, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		c := &Credential{ID: NewID("cred"), UserID: u.ID, Kind: CredentialAPIToken, Name: "bootstrap",
+			Hash: HashSecret(token), AMR: []string{"token"}, CreatedAt: now}
+		if err := tx.CreateCredential(ctx, c); err != nil {
+			return err
+		}
+		created = true
+		return tx.emit(NewEvent(SystemLog, EventOperatorUserChanged, "", now, userEventData(u, "bootstrap")))
+	})
+	return created, err
+}
+
+// Authenticate resolves a bearer secret to its principal.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, error) {
+	if secret == "" {
+		return nil, ErrUnauthenticated
+	}
+	var p *Principal
+	err := s.view(ctx, func(r Reader) error {
+		c, err := r.GetCredential(ctx, HashSecret(secret))
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeUnauthenticated, "the token is not valid: sign in again")
+		} else if err != nil {
+			return err
+		}
+		if c.ExpiresAt != nil && !s.now().Before(*c.ExpiresAt) {
+			return Errorf(CodeUnauthenticated, "the session expired at %s: sign in again", c.ExpiresAt.Format(time.RFC3339))
+		}
+		u, err := r.GetUser(ctx, c.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.Active() {
+			return Errorf(CodeUnauthenticated, "the user was removed")
+		}
+		p = &Principal{User: u, CredentialID: c.ID, AMR: c.AMR}
+		return nil
+	})
+	return p, err
+}
+
+// Login checks an e-mail and password (and a TOTP code when given) and opens
+// a session. The session is MFA when the code was given and valid.
+func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginOutput, error) {
+	bad := Errorf(CodeUnauthenticated, "wrong e-mail or password")
+	if in.Email == "" || in.Password == "" {
+		return nil, Errorf(CodeBadRequest, "email and password are required")
+	}
+	if len(in.Password) > MaxPasswordLen {
+		return nil, bad
+	}
+	var u *User
+	err := s.view(ctx, func(r Reader) error {
+		var err error
+		u, err = r.GetUserByEmail(ctx, in.Email)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) || (err == nil && (!u.Active() || u.PasswordHash == "")) {
+		CheckPassword(in.Password, s.dummyHash)
+		return nil, bad
+	} else if err != nil {
+		return nil, err
+	}
+	if !CheckPassword(in.Password, u.PasswordHash) {
+		return nil, bad
+	}
+	secret := NewSecret(SessionPrefix)
+	out := &LoginOutput{Token: secret}
+	err = s.update(ctx, func(tx *txn) error {
+		u, err := tx.GetUser(ctx, u.ID) // fresh, for the TOTP replay check
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		amr := []string{"pwd"}
+		if in.OTP != "" {
+			if u.TOTPSecret == "" {
+				return Errorf(CodeUnauthenticated, "no TOTP is enrolled for this user: sign in without a code, then enrol with POST /v1/me/totp")
+			}
+			step, err := checkTOTP(u.TOTPSecret, in.OTP, u.TOTPLastStep, now)
+			if err != nil {
+				return err
+			}
+			u.TOTPLastStep = step
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			amr = append(amr, "otp")
+		}
+		exp := now.Add(s.sessionTTL)
+		c := &Credential{ID: NewID("cred"), UserID: u.ID, Kind: CredentialSession, Hash: HashSecret(secret),
+			AMR: amr, CreatedAt: now, ExpiresAt: &exp}
+		out.ExpiresAt, out.User = exp, u
+		return tx.CreateCredential(ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("signed in", "user", u.ID, "mfa", in.OTP != "")
+	return out, nil
+}
+
+// Me describes the caller.
+func (s *Service) Me(p *Principal) *Me {
+	return &Me{User: *p.User, MFA: p.MFA(), AMR: p.AMR}
+}
+
+const totpPeriod = 30
+
+var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// checkTOTP validates a code within one step of clock skew and refuses a
+// step at or before lastStep, so a code cannot be replayed. It returns the
+// step the code belongs to.
+func checkTOTP(secret, code string, lastStep int64, now time.Time) (int64, error) {
+	code = strings.TrimSpace(code)
+	if len(code) != 6 {
+		return 0, Errorf(CodeUnauthenticated, "the one-time code must have 6 digits")
+	}
+	for _, skew := range []int64{0, -1, 1} {
+		step := now.Unix()/totpPeriod + skew
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*totpPeriod, 0), totpOpts)
+		if err != nil {
+			return 0, err
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			if step <= lastStep {
+				return 0, Errorf(CodeUnauthenticated, "this one-time code was already used: wait for the next one")
+			}
+			return step, nil
+		}
+	}
+	return 0, Errorf(CodeUnauthenticated, "wrong one-time code")
+}
+
+// EnrollTOTP starts TOTP enrolment: a new secret, confirmed by VerifyTOTP.
+// Replacing a confirmed second factor needs an MFA session, so a stolen
+// password alone cannot swap it.
+func (s *Service) EnrollTOTP(ctx context.Context, p *Principal) (*TOTPEnrollment, error) {
+	var out *TOTPEnrollment
+	err := s.update(ctx, func(tx *txn) error {
+		u, err := tx.GetUser(ctx, p.ID())
+		if err != nil {
+			return err
+		}
+		if u.TOTPSecret != "" && !p.MFA() {
+			return Errorf(CodeForbidden, "TOTP is already enabled: sign in with a one-time code to replace it")
+		}
+		key, err := totp.Generate(totp.GenerateOpts{Issuer: "lockbox", AccountName: u.Email, Period: totpPeriod})
+		if err != nil {
+			return err
+		}
+		u.TOTPPending = key.Secret()
+		u.UpdatedAt = s.now()
+		out = &TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}
+		return tx.UpdateUser(ctx, u)
+	})
+	return out, err
+}
+
+// VerifyTOTP confirms a pending enrolment with a current code. From then on
+// the user can sign in with MFA.
+func (s *Service) VerifyTOTP(ctx context.Context, p *Principal, code string) (*Me, error) {
+	var me *Me
+	err := s.update(ctx, func(tx *txn) error {
+		u, err := tx.GetUser(ctx, p.ID())
+		if err != nil {
+			return err
+		}
+		if u.TOTPPending == "" {
+			return Errorf(CodeConflict, "no TOTP enrolment is pending: start one with POST /v1/me/totp")
+		}
+		now := s.now()
+		step, err := checkTOTP(u.TOTPPending, code, 0, now)
+		if err != nil {
+			return Errorf(CodeInvalid, "%s", err.Error())
+		}
+		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, u.TOTPEnabled, u.UpdatedAt = u.TOTPPending, "", step, true, now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		me = &Me{User: *u, MFA: p.MFA(), AMR: p.AMR}
+		return tx.emit(NewEvent(logOf(u), EventTOTPEnabled, u.ID, now, map[string]any{"user_id": u.ID}))
+	})
+	return me, err
+}
+
+// logOf is the log a user's changes belong to: its tenant's, or the
+// system log for operator users.
+func logOf(u *User) TenantID {
+	if u.Kind == KindCustomer {
+		return u.TenantID
+	}
+	return SystemLog
+}
