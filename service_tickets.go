@@ -200,3 +200,27 @@ func (s *Service) ResolveTicket(ctx context.Context, p *Principal, id TicketID) 
 	})
 	return out, err
 }
+
+// ListEvents reads a tenant's log, oldest first, after the given index (-1
+// for the start): the tenant's admins and approvers, and operators.
+func (s *Service) ListEvents(ctx context.Context, p *Principal, f EventFilter) ([]*Event, error) {
+	if err := tenantVisible(p, f.TenantID); err != nil {
+		return nil, err
+	}
+	if !p.User.IsOperator() && !p.User.IsApproverOf(f.TenantID) {
+		return nil, Errorf(CodeForbidden, "only the tenant's admins and approvers, and operators, read its log")
+	}
+	if f.Limit < 1 || f.Limit > MaxPageSize {
+		return nil, Errorf(CodeInvalid, "page_size must be between 1 and %d", MaxPageSize)
+	}
+	var out []*Event
+	err := s.view(ctx, func(r Reader) error {
+		if _, err := r.GetTenant(ctx, f.TenantID); err != nil {
+			return err
+		}
+		var err error
+		out, err = r.ListEvents(ctx, f)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+)
+
+// Metrics are the Prometheus metrics of one server. Each server has its own
+// registry, so tests can run several.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	events   *prometheus.CounterVec
+	settled  prometheus.Counter
+}
+
+// NewMetrics registers lockbox's metrics and the Go and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lockbox_http_requests_total", Help: "API requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "lockbox_http_request_duration_seconds", Help: "API request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"route"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lockbox_events_total", Help: "Events committed to tenant logs, by type.",
+		}, []string{"type"}),
+		settled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lockbox_deadlines_settled_total", Help: "Requests expired or completed by the deadline sweeper.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.settled,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics for scraping.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ObserveEvents counts committed events; wire it to lockbox.Config.OnCommit.
+func (m *Metrics) ObserveEvents(events []*lockbox.Event) {
+	for _, e := range events {
+		m.events.WithLabelValues(string(e.Type)).Inc()
+	}
+}
+
+// ObserveSettled counts requests settled by the sweeper.
+func (m *Metrics) ObserveSettled(n int) { m.settled.Add(float64(n)) }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (m *Metrics) instrument(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+// loginLimiter limits sign-in attempts per e-mail and per client address,
+// against password guessing.
+type loginLimiter struct {
+	mu              sync.Mutex
+	perEmail, perIP int
+	emails, ips     map[string]*rate.Limiter
+	swept           time.Time
+}
+
+func newLoginLimiter(perEmail, perIP int) *loginLimiter {
+	return &loginLimiter{perEmail: perEmail, perIP: perIP,
+		emails: map[string]*rate.Limiter{}, ips: map[string]*rate.Limiter{}, swept: time.Now()}
+}
+
+func (l *loginLimiter) allow(ip, email string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.swept) > 10*time.Minute { // forget idle keys
+		l.emails, l.ips, l.swept = map[string]*rate.Limiter{}, map[string]*rate.Limiter{}, time.Now()
+	}
+	get := func(m map[string]*rate.Limiter, key string, perMinute int) *rate.Limiter {
+		lim, ok := m[key]
+		if !ok {
+			lim = rate.NewLimiter(rate.Limit(float64(perMinute)/60), perMinute)
+			m[key] = lim
+		}
+		return lim
+	}
+	if !get(l.ips, ip, l.perIP).Allow() || !get(l.emails, strings.ToLower(email), l.perEmail).Allow() {
+		return lockbox.Errorf(lockbox.CodeRateLimited, "too many sign-in attempts: wait a minute and try again")
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+// route is one API operation. The mux and the OpenAPI document are both
+// built from the route table, so they cannot disagree.
+type route struct {
+	Method, Path, Summary string
+	// Who says who may call it, for the document.
+	Who    string
+	Public bool
+	Status int
+	Query  []param
+	In     reflect.Type // nil: no body
+	Out    reflect.Type // nil: no body (204)
+	handle func(c *call, body io.Reader) (any, error)
+}
+
+// param is a documented query parameter.
+type param struct{ Name, Description string }
+
+// none is the input of operations without a body; a body, if sent, must be
+// an empty object.
+type none struct{}
+
+// op builds a route whose body decodes into In and whose answer is Out.
+func op[In, Out any](method, path string, status int, summary, who string, fn func(c *call, in *In) (Out, error)) route {
+	rt := route{Method: method, Path: path, Summary: summary, Who: who, Status: status,
+		Out: reflect.TypeFor[Out]()}
+	if reflect.TypeFor[In]() != reflect.TypeFor[none]() {
+		rt.In = reflect.TypeFor[In]()
+	}
+	if status == http.StatusNoContent {
+		rt.Out = nil
+	}
+	rt.handle = func(c *call, body io.Reader) (any, error) {
+		var in In
+		if err := decode(body, &in); err != nil {
+			return nil, err
+		}
+		return fn(c, &in)
+	}
+	return rt
+}
+
+func (rt route) public() route             { rt.Public = true; return rt }
+func (rt route) withQuery(ps ...param) route { rt.Query = append(rt.Query, ps...); return rt }
+
+var pageParams = []param{
+	{"page_size", "items per page, 1 to 1000 (default 50)"},
+	{"page_token", "the next_page_token of the previous page"},
+}
+
+func (s *Server) apiRoutes() []route {
+	svc := s.svc
+	return []route{
+		op("POST", "/v1/auth/login", 200, "Sign in with e-mail, password and optionally a TOTP code (which makes the session MFA)", "anyone",
+			func(c *call, in *lockbox.LoginInput) (*lockbox.LoginOutput, error) {
+				if err := s.limiter.allow(clientIP(c.r), in.Email); err != nil {
+					return nil, err
+				}
+				return svc.Login(c.ctx, *in)
+			}).public(),
+		op("GET", "/v1/me", 200, "The caller, with roles, groups and whether this session is MFA", "signed-in user",
+			func(c *call, _ *none) (*lockbox.Me, error) { return svc.Me(c.p), nil }),
+		op("POST", "/v1/me/totp", 201, "Start TOTP enrolment: a secret to load into an authenticator app", "signed-in user",
+			func(c *call, _ *none) (*lockbox.TOTPEnrollment, error) { return svc.EnrollTOTP(c.ctx, c.p) }),
+		op("POST", "/v1/me/totp/verify", 200, "Confirm TOTP enrolment with a current code", "signed-in user",
+			func(c *call, in *lockbox.TOTPVerifyInput) (*lockbox.Me, error) {
+				return svc.VerifyTOTP(c.ctx, c.p, in.Code)
+			}),
+
+		op("POST", "/v1/tenants", 201, "Create a tenant with the secure default lockbox settings", "operator_admin",
+			func(c *call, in *lockbox.CreateTenantInput) (*lockbox.Tenant, error) { return svc.CreateTenant(c.ctx, c.p, *in) }),
+		op("GET", "/v1/tenants", 200, "List tenants", "operators; customers see their own",
+			func(c *call, _ *none) (lockbox.List[*lockbox.Tenant], error) {
+				pg, err := c.page()
+				if err != nil {
+					return lockbox.List[*lockbox.Tenant]{}, err
+				}
+				return svc.ListTenants(c.ctx, c.p, pg)
+			}).withQuery(pageParams...),
+		op("GET", "/v1/tenants/{id}", 200, "Read a tenant", "operators; the tenant's customers",
+			func(c *call, _ *none) (*lockbox.Tenant, error) {
+				return svc.GetTenant(c.ctx, c.p, lockbox.TenantID(c.path("id")))
+			}),
+		op("GET", "/v1/tenants/{id}/lockbox", 200, "Read a tenant's lockbox settings", "operators; the tenant's admins and approvers",
+			func(c *call, _ *none) (*lockbox.LockboxSettings, error) {
+				return svc.GetLockbox(c.ctx, c.p, lockbox.TenantID(c.path("id")))
+			}),
+		op("PATCH", "/v1/tenants/{id}/lockbox", 200, "Change a tenant's lockbox settings", "the tenant's tenant_admin on an MFA session; never operators",
+			func(c *call, in *lockbox.LockboxPatch) (*lockbox.LockboxSettings, error) {
+				return svc.UpdateLockbox(c.ctx, c.p, lockbox.TenantID(c.path("id")), *in)
+			}),
+		op("GET", "/v1/tenants/{id}/events", 200, "The tenant's events, oldest first", "operators; the tenant's admins and approvers",
+			func(c *call, _ *none) (lockbox.List[*lockbox.Event], error) {
+				return s.listEvents(c)
+			}).withQuery(param{"after", "only events with a greater index (default: from the start)"},
+			param{"type", "only events of this type"}, pageParams[0],
+			param{"page_token", "the next_page_token of the previous page (an index, like after)"}),
+
+		op("POST", "/v1/users", 201, "Create a user", "operator_admin: operator users and a tenant's first tenant_admin; tenant_admin: its tenant's users",
+			func(c *call, in *lockbox.CreateUserInput) (*lockbox.User, error) { return svc.CreateUser(c.ctx, c.p, *in) }),
+		op("GET", "/v1/users", 200, "List active users", "operator_admin; a tenant's admins and approvers (its users)",
+			func(c *call, _ *none) (lockbox.List[*lockbox.User], error) {
+				pg, err := c.page()
+				if err != nil {
+					return lockbox.List[*lockbox.User]{}, err
+				}
+				f := lockbox.UserFilter{TenantID: lockbox.TenantID(c.query("tenant_id")), Kind: lockbox.UserKind(c.query("kind")), Page: pg}
+				if f.Kind != "" && f.Kind != lockbox.KindOperator && f.Kind != lockbox.KindCustomer {
+					return lockbox.List[*lockbox.User]{}, lockbox.Errorf(lockbox.CodeInvalid, "kind must be operator or customer")
+				}
+				return svc.ListUsers(c.ctx, c.p, f)
+			}).withQuery(append([]param{{"tenant_id", "only this tenant's users"}, {"kind", "operator or customer"}}, pageParams...)...),
+		op("GET", "/v1/users/{id}", 200, "Read a user", "the user; operator_admin; the tenant's admins and approvers",
+			func(c *call, _ *none) (*lockbox.User, error) {
+				return svc.GetUser(c.ctx, c.p, lockbox.UserID(c.path("id")))
+			}),
+		op("PATCH", "/v1/users/{id}", 200, "Change a user's name, roles, groups, isolation or password", "operator_admin: operator users; tenant_admin: its tenant's users; anyone: own name and password",
+			func(c *call, in *lockbox.UpdateUserInput) (*lockbox.User, error) {
+				return svc.UpdateUser(c.ctx, c.p, lockbox.UserID(c.path("id")), *in)
+			}),
+		op("DELETE", "/v1/users/{id}", 204, "Remove a user: its sessions and tokens end", "operator_admin: operator users; tenant_admin: its tenant's users",
+			func(c *call, _ *none) (*struct{}, error) {
+				return nil, svc.DeleteUser(c.ctx, c.p, lockbox.UserID(c.path("id")))
+			}),
+		op("POST", "/v1/users/{id}/tokens", 201, "Create a long-lived API token, shown once", "the user itself; operator_admin for operator users",
+			func(c *call, in *lockbox.CreateTokenInput) (*lockbox.TokenOutput, error) {
+				return svc.CreateAPIToken(c.ctx, c.p, lockbox.UserID(c.path("id")), *in)
+			}),
+
+		op("POST", "/v1/tickets", 201, "Open a support ticket", "the tenant's customers; operators",
+			func(c *call, in *lockbox.CreateTicketInput) (*lockbox.Ticket, error) { return svc.CreateTicket(c.ctx, c.p, *in) }),
+		op("GET", "/v1/tickets", 200, "List tickets, newest first", "operators; customers (their tenant's)",
+			func(c *call, _ *none) (lockbox.List[*lockbox.Ticket], error) {
+				pg, err := c.page()
+				if err != nil {
+					return lockbox.List[*lockbox.Ticket]{}, err
+				}
+				return svc.ListTickets(c.ctx, c.p, lockbox.TicketFilter{TenantID: lockbox.TenantID(c.query("tenant_id")),
+					Status: lockbox.TicketStatus(c.query("status")), Page: pg})
+			}).withQuery(append([]param{{"tenant_id", "only this tenant's tickets"}, {"status", "open or resolved"}}, pageParams...)...),
+		op("GET", "/v1/tickets/{id}", 200, "Read a ticket with its comments and history", "operators; the tenant's customers",
+			func(c *call, _ *none) (*lockbox.Ticket, error) {
+				return svc.GetTicket(c.ctx, c.p, lockbox.TicketID(c.path("id")))
+			}),
+		op("POST", "/v1/tickets/{id}/comments", 201, "Comment on an open ticket", "operators; the tenant's customers",
+			func(c *call, in *lockbox.CommentInput) (*lockbox.Comment, error) {
+				return svc.AddComment(c.ctx, c.p, lockbox.TicketID(c.path("id")), *in)
+			}),
+		op("POST", "/v1/tickets/{id}/resolve", 200, "Resolve a ticket: its approved access completes, its pending requests are canceled", "operators; the tenant's customers",
+			func(c *call, _ *none) (*lockbox.Ticket, error) {
+				return svc.ResolveTicket(c.ctx, c.p, lockbox.TicketID(c.path("id")))
+			}),
+
+		op("POST", "/v1/requests", 201, "Request access; the JIT policy decides at once", "engineer",
+			func(c *call, in *lockbox.CreateRequestInput) (*lockbox.AccessRequest, error) {
+				return svc.CreateRequest(c.ctx, c.p, *in)
+			}),
+		op("GET", "/v1/requests", 200, "List access requests, newest first", "operators; the tenant's admins and approvers",
+			func(c *call, _ *none) (lockbox.List[*lockbox.AccessRequest], error) {
+				pg, err := c.page()
+				if err != nil {
+					return lockbox.List[*lockbox.AccessRequest]{}, err
+				}
+				return svc.ListRequests(c.ctx, c.p, lockbox.RequestFilter{
+					TenantID: lockbox.TenantID(c.query("tenant_id")), TicketID: lockbox.TicketID(c.query("ticket_id")),
+					RequesterID: lockbox.UserID(c.query("requester_id")), Status: lockbox.RequestStatus(c.query("status")), Page: pg})
+			}).withQuery(append([]param{{"tenant_id", "only this tenant's requests"}, {"status", "only requests in this status"},
+			{"ticket_id", "only requests for this ticket"}, {"requester_id", "only this engineer's requests"}}, pageParams...)...),
+		op("GET", "/v1/requests/{id}", 200, "Read an access request", "operators; the tenant's admins and approvers",
+			func(c *call, _ *none) (*lockbox.AccessRequest, error) {
+				return svc.GetRequest(c.ctx, c.p, lockbox.RequestID(c.path("id")))
+			}),
+		op("POST", "/v1/requests/{id}/approve", 200, "Approve, at the request's stage; duration may only shorten", "internal approvers (policy groups); the tenant's admins and approvers on an MFA session",
+			func(c *call, in *lockbox.ApproveInput) (*lockbox.AccessRequest, error) {
+				ri := lockbox.ReviewInput{Decision: lockbox.DecisionApprove, Reason: in.Reason}
+				if in.Duration != nil {
+					if *in.Duration <= 0 {
+						return nil, lockbox.Errorf(lockbox.CodeInvalid, "duration must be positive")
+					}
+					ri.Duration = *in.Duration
+				}
+				return svc.Review(c.ctx, c.p, lockbox.RequestID(c.path("id")), ri)
+			}),
+		op("POST", "/v1/requests/{id}/deny", 200, "Deny, at the request's stage; the request ends as denied", "internal approvers (policy groups); the tenant's admins and approvers",
+			func(c *call, in *lockbox.ReasonInput) (*lockbox.AccessRequest, error) {
+				return svc.Review(c.ctx, c.p, lockbox.RequestID(c.path("id")), lockbox.ReviewInput{Decision: lockbox.DecisionDeny, Reason: in.Reason})
+			}),
+		op("POST", "/v1/requests/{id}/cancel", 200, "Withdraw a pending request", "the requester",
+			func(c *call, _ *none) (*lockbox.AccessRequest, error) {
+				return svc.Cancel(c.ctx, c.p, lockbox.RequestID(c.path("id")))
+			}),
+		op("POST", "/v1/requests/{id}/complete", 200, "Release approved access before its window ends", "the requester",
+			func(c *call, _ *none) (*lockbox.AccessRequest, error) {
+				return svc.Complete(c.ctx, c.p, lockbox.RequestID(c.path("id")))
+			}),
+		op("POST", "/v1/requests/{id}/revoke", 200, "End approved access at once", "the tenant's admins and approvers; operator_admin",
+			func(c *call, in *lockbox.ReasonInput) (*lockbox.AccessRequest, error) {
+				return svc.Revoke(c.ctx, c.p, lockbox.RequestID(c.path("id")), in.Reason)
+			}),
+	}
+}
+
+// listEvents pages through a tenant's log by index.
+func (s *Server) listEvents(c *call) (lockbox.List[*lockbox.Event], error) {
+	var out lockbox.List[*lockbox.Event]
+	f := lockbox.EventFilter{TenantID: lockbox.TenantID(c.path("id")), After: -1,
+		Type: lockbox.EventType(c.query("type")), Limit: lockbox.DefaultPageSize}
+	after := c.query("after")
+	if tok := c.query("page_token"); tok != "" {
+		after = tok
+	}
+	if after != "" {
+		n, err := strconv.ParseInt(after, 10, 64)
+		if err != nil || n < -1 {
+			return out, lockbox.Errorf(lockbox.CodeBadRequest, "after must be an event index (an integer >= -1)")
+		}
+		f.After = n
+	}
+	if v := c.query("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return out, lockbox.Errorf(lockbox.CodeBadRequest, "page_size must be an integer")
+		}
+		f.Limit = n
+	}
+	events, err := s.svc.ListEvents(c.ctx, c.p, f)
+	if err != nil {
+		return out, err
+	}
+	out.Items = events
+	if len(events) == f.Limit {
+		out.NextPageToken = strconv.FormatInt(events[len(events)-1].Index, 10)
+	}
+	return out, nil
+}
