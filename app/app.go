@@ -1,0 +1,221 @@
+// Package app assembles a running lockbox server from its configuration:
+// the store, the service, the HTTP API, the deadline sweeper and the
+// listener. `lockbox serve`, `lockbox demo` and end-to-end tests share it.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/httpapi"
+	"github.com/lockbox-dev/lockbox/sqlite"
+)
+
+// Version is the program's version, set at build time.
+var Version = "dev"
+
+// Config is the configuration of one server. Every field has a flag and a
+// LOCKBOX_* environment twin in `lockbox serve`.
+type Config struct {
+	Addr           string // listen address, default 127.0.0.1:8080
+	DataDir        string // SQLite database directory
+	DatabaseURL    string // postgres://… (not yet supported)
+	PublicURL      string // used in links; default http://<addr>
+	InternalGroup  string // operator group the built-in policy asks for; "-" for none
+	BootstrapToken string
+	TLSCert        string
+	TLSKey         string
+	// SweepInterval is how often passed deadlines are applied in the
+	// background (default 1s). Correctness does not depend on it.
+	SweepInterval time.Duration
+	Logger        *slog.Logger
+	Clock         lockbox.Clock
+	Argon2        *lockbox.Argon2Params
+}
+
+// Server is a configured, not yet listening, lockbox server.
+type Server struct {
+	Config  Config
+	Service *lockbox.Service
+	API     *httpapi.Server
+	Metrics *httpapi.Metrics
+	store   lockbox.Store
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	listener net.Listener
+	http     *http.Server
+}
+
+// New opens the store (applying migrations), bootstraps the first operator
+// admin when asked, and builds the service and API.
+func New(ctx context.Context, c Config) (*Server, error) {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = time.Second
+	}
+	if c.DatabaseURL != "" {
+		return nil, errors.New("--database-url: PostgreSQL is not supported yet; use --data-dir (SQLite)")
+	}
+	if c.DataDir == "" {
+		return nil, errors.New("--data-dir is required")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "lockbox.db"))
+	if err != nil {
+		return nil, fmt.Errorf("opening the database in %s: %w", c.DataDir, err)
+	}
+	m := httpapi.NewMetrics()
+	var policy lockbox.Policy
+	switch c.InternalGroup {
+	case "":
+		policy = lockbox.BuiltinPolicy{InternalGroup: lockbox.DefaultInternalGroup}
+	case "-":
+		policy = lockbox.BuiltinPolicy{}
+	default:
+		policy = lockbox.BuiltinPolicy{InternalGroup: c.InternalGroup}
+	}
+	svc := lockbox.NewService(lockbox.Config{
+		Store: store, Policy: policy, Clock: c.Clock, Logger: c.Logger, Argon2: c.Argon2,
+		OnCommit: m.ObserveEvents,
+	})
+	if c.BootstrapToken != "" {
+		created, err := svc.Bootstrap(ctx, c.BootstrapToken)
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+		if created {
+			c.Logger.Info("bootstrap: created the first operator admin; its API token is LOCKBOX_BOOTSTRAP_TOKEN")
+		}
+	}
+	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version})
+	return &Server{Config: c, Service: svc, API: api, Metrics: m, store: store, log: c.Logger}, nil
+}
+
+// Listen opens the listener; Addr then reports the bound address.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.Config.Addr, err)
+	}
+	s.mu.Lock()
+	s.listener = ln
+	s.mu.Unlock()
+	return nil
+}
+
+// URL is the base URL the server answers on.
+func (s *Server) URL() string {
+	scheme := "http"
+	if s.Config.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + s.listener.Addr().String()
+}
+
+// Serve serves until ctx ends, then shuts down gracefully. The deadline
+// sweeper runs alongside.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.listener == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	hs := &http.Server{
+		Handler:           http.MaxBytesHandler(s.API, httpapi.MaxBodyBytes+4096),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.Config.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.Config.TLSCert, s.Config.TLSKey)
+		if err != nil {
+			return fmt.Errorf("loading --tls-cert and --tls-key: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	s.mu.Lock()
+	s.http = hs
+	s.mu.Unlock()
+
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.sweep(sweepCtx) }()
+
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if hs.TLSConfig != nil {
+			err = hs.ServeTLS(s.listener, "", "")
+		} else {
+			err = hs.Serve(s.listener)
+		}
+		errc <- err
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = hs.Shutdown(shutdownCtx)
+		cancel()
+		<-errc
+	case err = <-errc:
+	}
+	stopSweep()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// sweep applies passed deadlines every SweepInterval.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(s.Config.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.Service.SettleDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("deadline sweep failed", "err", err)
+		}
+		if n > 0 {
+			s.Metrics.ObserveSettled(n)
+			s.log.Info("deadlines applied", "requests", n)
+		}
+	}
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.store.Close() }
+
+// EnsureDir creates a private data directory.
+func EnsureDir(dir string) error {
+	return os.MkdirAll(dir, 0o700)
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+	"github.com/spf13/cobra"
+
+	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/app"
+)
+
+// demoPassword is every demo user's password. The demo is for a laptop; its
+// database lives in a fresh directory.
+const demoPassword = "lockbox-demo-password"
+
+// demoPerson is a seeded demo user.
+type demoPerson struct {
+	role, profile string
+	user          *lockbox.User
+	secret        string
+}
+
+// demoWorld is what the demo seeds.
+type demoWorld struct {
+	tenant *lockbox.Tenant
+	ticket *lockbox.Ticket
+	people []*demoPerson
+}
+
+func (w *demoWorld) person(profile string) *demoPerson {
+	for _, p := range w.people {
+		if p.profile == profile {
+			return p
+		}
+	}
+	return nil
+}
+
+func demoCmd() *cobra.Command {
+	var addr, dataDir string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a server with a seeded tenant, people and ticket, and print a walk-through",
+		Long: `Run a lockbox server on a fresh embedded database, seeded with a tenant
+(Contoso) with a customer admin and an approver, an operator engineer and a
+support lead, and an open ticket. It prints the addresses, the credentials
+and the commands that walk the whole workflow. Stop it with Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dataDir == "" {
+				d, err := os.MkdirTemp("", "lockbox-demo-")
+				if err != nil {
+					return err
+				}
+				dataDir = d
+			}
+			log, err := newLogger(io.Discard, "info", "text")
+			if err != nil {
+				return err
+			}
+			c := app.Config{Addr: addr, DataDir: dataDir, Logger: log}
+			out := cmd.OutOrStdout()
+			return serve(cmd.Context(), out, c, func(srv *app.Server) error {
+				w, err := seedDemo(cmd.Context(), srv.Service)
+				if err != nil {
+					return fmt.Errorf("seeding the demo: %w", err)
+				}
+				printDemo(out, srv.URL(), dataDir, w)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "database directory (default: a new temporary directory)")
+	return cmd
+}
+
+// seedDemo creates the demo's tenant, people and ticket through the
+// service's use cases, exactly as the API would: the operator admin
+// onboards the tenant's first admin, who adds the approver.
+func seedDemo(ctx context.Context, svc *lockbox.Service) (*demoWorld, error) {
+	token := lockbox.NewSecret("demo_")
+	if _, err := svc.Bootstrap(ctx, token); err != nil {
+		return nil, err
+	}
+	op, err := svc.Authenticate(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	w := &demoWorld{}
+	if w.tenant, err = svc.CreateTenant(ctx, op, lockbox.CreateTenantInput{Name: "Contoso"}); err != nil {
+		return nil, err
+	}
+	add := func(creator *lockbox.Principal, role, profile string, in lockbox.CreateUserInput) (*demoPerson, error) {
+		in.Password = demoPassword
+		u, err := svc.CreateUser(ctx, creator, in)
+		if err != nil {
+			return nil, err
+		}
+		// Enrol TOTP as the user would: start, then confirm with a code.
+		self := &lockbox.Principal{User: u, AMR: []string{"pwd"}}
+		enrol, err := svc.EnrollTOTP(ctx, self)
+		if err != nil {
+			return nil, err
+		}
+		code, err := totp.GenerateCodeCustom(enrol.Secret, svc.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := svc.VerifyTOTP(ctx, self, code); err != nil {
+			return nil, err
+		}
+		p := &demoPerson{role: role, profile: profile, user: u, secret: enrol.Secret}
+		w.people = append(w.people, p)
+		return p, nil
+	}
+	admin, err := add(op, "customer admin (tenant_admin)", "alice", lockbox.CreateUserInput{
+		Email: "alice@contoso.example", DisplayName: "Alice (Contoso admin)", Kind: lockbox.KindCustomer,
+		TenantID: w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}})
+	if err != nil {
+		return nil, err
+	}
+	// The tenant admin adds the approver, on a session signed in with MFA.
+	adminMFA := &lockbox.Principal{User: admin.user, AMR: []string{"pwd", "otp"}}
+	if _, err := add(adminMFA, "customer approver (lockbox_approver)", "bob", lockbox.CreateUserInput{
+		Email: "bob@contoso.example", DisplayName: "Bob (Contoso approver)", Kind: lockbox.KindCustomer,
+		TenantID: w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}); err != nil {
+		return nil, err
+	}
+	eng, err := add(op, "operator engineer", "eve", lockbox.CreateUserInput{
+		Email: "eve@operator.example", DisplayName: "Eve (support engineer)", Kind: lockbox.KindOperator,
+		Roles: []lockbox.Role{lockbox.RoleEngineer}})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := add(op, "support lead (group support-leads)", "lee", lockbox.CreateUserInput{
+		Email: "lee@operator.example", DisplayName: "Lee (support lead)", Kind: lockbox.KindOperator,
+		Roles: []lockbox.Role{lockbox.RoleEngineer}, Groups: []string{"support-leads"}}); err != nil {
+		return nil, err
+	}
+	if w.ticket, err = svc.CreateTicket(ctx, &lockbox.Principal{User: admin.user, AMR: []string{"pwd"}}, lockbox.CreateTicketInput{
+		TenantID: w.tenant.ID, Title: "Mail to alice@contoso.example is not delivered", Severity: 2,
+		Description: "Since this morning no external mail reaches Alice's mailbox.", AssigneeID: eng.user.ID,
+	}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// printDemo prints the addresses, the people and the walk-through.
+func printDemo(out io.Writer, url, dataDir string, w *demoWorld) {
+	exe := "lockbox"
+	if p, err := os.Executable(); err == nil && !strings.Contains(p, "go-build") {
+		if abs, err := filepath.Abs(p); err == nil {
+			exe = abs
+		}
+	}
+	fmt.Fprintf(out, "\nlockbox demo: API at %s, database in %s\n\n", url, dataDir)
+	fmt.Fprintf(out, "People (every password is %q; each has TOTP enrolled):\n", demoPassword)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PROFILE\tWHO\tE-MAIL\tTOTP SECRET")
+	for _, p := range w.people {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.profile, p.role, p.user.Email, p.secret)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\nTenant %s (%s), open ticket %s: %q\n", w.tenant.ID, w.tenant.Name, w.ticket.ID, w.ticket.Title)
+	fmt.Fprintf(out, "\nWalk the workflow in another terminal:\n\n")
+	fmt.Fprintf(out, "  alias lockbox=%s\n  export LOCKBOX_SERVER=%s LOCKBOX_CONFIG=%s\n", exe, url, filepath.Join(dataDir, "credentials.json"))
+	for _, p := range w.people {
+		fmt.Fprintf(out, "  lockbox --profile %-5s login --email %s --password %s --otp $(lockbox totp code %s)\n", p.profile, p.user.Email, demoPassword, p.secret)
+	}
+	fmt.Fprintf(out, `
+  # the engineer asks for an hour of read access to Alice's mailbox
+  lockbox --profile eve request create --ticket %[1]s --resource mailbox:alice --level read \
+      --reason-type customer_initiated_support --justification "Trace the lost mail" --duration 1h
+  REQ=$(lockbox --profile eve request list -o json | sed -n 's/.*"id": *"\(req_[a-z0-9]*\)".*/\1/p' | head -1)
+  lockbox --profile lee request approve $REQ --reason "scope is right"     # internal approval
+  lockbox --profile bob request show $REQ                                  # the customer sees it
+  lockbox --profile bob request approve $REQ --reason "go ahead" --duration 30m
+  lockbox --profile bob request revoke $REQ --reason "fixed, thanks"       # ends access at once
+  lockbox --profile bob events %[2]s                                        # every step, in the tenant's log
+
+Stop the demo with Ctrl-C.
+`, w.ticket.ID, w.tenant.ID)
+}

@@ -1,0 +1,303 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/app"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// testClock is a clock tests move by hand.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a real lockbox server (SQLite store, service, HTTP API) on a test
+// listener, with a clock the test controls and the log captured.
+type env struct {
+	t      *testing.T
+	srv    *app.Server
+	http   *httptest.Server
+	clock  *testClock
+	logs   *syncBuffer
+	admin  string // the bootstrap operator admin's token
+	dbPath string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const bootstrapToken = "bootstrap-token-for-tests-0123456789"
+
+// cheapArgon keeps the many sign-ins of the tests fast; one test checks the
+// production parameters.
+var cheapArgon = &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	clock := &testClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
+	srv, err := app.New(context.Background(), app.Config{
+		DataDir: dir, BootstrapToken: bootstrapToken, Clock: clock.Now, Argon2: cheapArgon,
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.API)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	return &env{t: t, srv: srv, http: hs, clock: clock, logs: logs, admin: bootstrapToken, dbPath: dir + "/lockbox.db"}
+}
+
+// resp is an API answer.
+type resp struct {
+	Status int
+	Body   []byte
+}
+
+func (r resp) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.Body, err)
+	}
+}
+
+// errCode returns the error code of an error answer.
+func (r resp) errCode() lockbox.ErrorCode {
+	var b lockbox.ErrorBody
+	_ = json.Unmarshal(r.Body, &b)
+	return b.Error.Code
+}
+
+// call sends a request; body may be a string (sent raw), nil, or a value
+// marshalled to JSON.
+func (e *env) call(method, path, token string, body any) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, e.http.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := e.http.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{Status: res.StatusCode, Body: b}
+}
+
+// must sends a request and fails the test unless the answer has the status;
+// it decodes the body into out when out is not nil.
+func (e *env) must(status int, method, path, token string, body, out any) resp {
+	e.t.Helper()
+	r := e.call(method, path, token, body)
+	if r.Status != status {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, status, r.Body)
+	}
+	if out != nil {
+		r.decode(e.t, out)
+	}
+	return r
+}
+
+// user is a test user with its credentials.
+type user struct {
+	*lockbox.User
+	password string
+	secret   string // TOTP
+	token    string // an MFA session when secret is set
+}
+
+var userSeq int
+var userSeqMu sync.Mutex
+
+func nextSeq() int {
+	userSeqMu.Lock()
+	defer userSeqMu.Unlock()
+	userSeq++
+	return userSeq
+}
+
+// createUser creates a user with the creator's token, enrols TOTP and signs
+// in with it, so the returned user holds an MFA session.
+func (e *env) createUser(creator string, in lockbox.CreateUserInput) *user {
+	e.t.Helper()
+	if in.Email == "" {
+		in.Email = fmt.Sprintf("user%d@example.com", nextSeq())
+	}
+	if in.DisplayName == "" {
+		in.DisplayName = strings.Split(in.Email, "@")[0]
+	}
+	if in.Password == "" {
+		in.Password = "correct horse battery " + in.Email
+	}
+	u := &user{User: &lockbox.User{}, password: in.Password}
+	e.must(201, "POST", "/v1/users", creator, in, u.User)
+	var login lockbox.LoginOutput
+	e.must(200, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: in.Email, Password: in.Password}, &login)
+	var enrol lockbox.TOTPEnrollment
+	e.must(201, "POST", "/v1/me/totp", login.Token, nil, &enrol)
+	e.must(200, "POST", "/v1/me/totp/verify", login.Token, lockbox.TOTPVerifyInput{Code: e.code(enrol.Secret)}, nil)
+	u.secret = enrol.Secret
+	u.token = e.loginMFA(u)
+	return u
+}
+
+// code returns the current TOTP code of a secret at the server's clock.
+func (e *env) code(secret string) string {
+	c, err := totp.GenerateCodeCustom(secret, e.clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// loginMFA signs u in with a fresh one-time code. The clock moves on a TOTP
+// step first, since a code is accepted once.
+func (e *env) loginMFA(u *user) string {
+	e.t.Helper()
+	e.clock.Advance(30 * time.Second)
+	var out lockbox.LoginOutput
+	e.must(200, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: u.Email, Password: u.password, OTP: e.code(u.secret)}, &out)
+	return out.Token
+}
+
+// loginPassword signs u in without a second factor.
+func (e *env) loginPassword(u *user) string {
+	e.t.Helper()
+	var out lockbox.LoginOutput
+	e.must(200, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: u.Email, Password: u.password}, &out)
+	return out.Token
+}
+
+// world is a tenant with its people, and the operator's staff.
+type world struct {
+	tenant                          *lockbox.Tenant
+	customerAdmin, approver, member *user
+	engineer, lead, opAdmin         *user
+	ticket                          *lockbox.Ticket
+}
+
+// newWorld onboards a tenant the way an operator does: the operator admin
+// creates the tenant and invites its first tenant_admin, who adds the rest.
+func (e *env) newWorld(name string) *world {
+	e.t.Helper()
+	w := &world{tenant: &lockbox.Tenant{}}
+	e.must(201, "POST", "/v1/tenants", e.admin, lockbox.CreateTenantInput{Name: name}, w.tenant)
+	w.customerAdmin = e.createUser(e.admin, lockbox.CreateUserInput{Kind: lockbox.KindCustomer, TenantID: w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}})
+	w.approver = e.createUser(w.customerAdmin.token, lockbox.CreateUserInput{Kind: lockbox.KindCustomer, TenantID: w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}})
+	w.member = e.createUser(w.customerAdmin.token, lockbox.CreateUserInput{Kind: lockbox.KindCustomer, TenantID: w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleMember}})
+	w.engineer = e.createUser(e.admin, lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}})
+	w.lead = e.createUser(e.admin, lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}, Groups: []string{"support-leads"}})
+	w.opAdmin = e.createUser(e.admin, lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleOperatorAdmin}})
+	w.ticket = &lockbox.Ticket{}
+	e.must(201, "POST", "/v1/tickets", w.member.token, lockbox.CreateTicketInput{TenantID: w.tenant.ID, Title: "Mail not arriving", Description: "Since Monday", Severity: 2}, w.ticket)
+	return w
+}
+
+// request files a typical read request for the world's ticket.
+func (e *env) request(w *world, d string) *lockbox.AccessRequest {
+	e.t.Helper()
+	dur, err := lockbox.ParseDuration(d)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r := &lockbox.AccessRequest{}
+	e.must(201, "POST", "/v1/requests", w.engineer.token, lockbox.CreateRequestInput{
+		TicketID: w.ticket.ID, Resources: []string{"mailbox:alice"}, AccessLevel: lockbox.LevelRead,
+		ReasonType: lockbox.ReasonCustomerInitiated, Justification: "Inspect the mail flow", Duration: dur,
+	}, r)
+	return r
+}
+
+// getRequest reads a request as the world's engineer.
+func (e *env) getRequest(w *world, id lockbox.RequestID) *lockbox.AccessRequest {
+	e.t.Helper()
+	r := &lockbox.AccessRequest{}
+	e.must(200, "GET", "/v1/requests/"+string(id), w.engineer.token, nil, r)
+	return r
+}
+
+// events reads a tenant's whole log as an operator.
+func (e *env) events(tenant lockbox.TenantID) []*lockbox.Event {
+	e.t.Helper()
+	var all []*lockbox.Event
+	after := "-1"
+	for {
+		var page lockbox.List[*lockbox.Event]
+		e.must(200, "GET", "/v1/tenants/"+string(tenant)+"/events?page_size=1000&after="+after, e.admin, nil, &page)
+		all = append(all, page.Items...)
+		if page.NextPageToken == "" {
+			return all
+		}
+		after = page.NextPageToken
+	}
+}
+
+// requestEvents returns the types of a request's events, in order.
+func requestEvents(events []*lockbox.Event, id lockbox.RequestID) []string {
+	var out []string
+	for _, ev := range events {
+		if ev.RequestID == id {
+			out = append(out, string(ev.Type))
+		}
+	}
+	return out
+}
