@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+// AppendEvent implements lockbox.Tx. It gives e the next index of its
+// tenant's log, normalises e.Time to UTC microseconds (what the store keeps,
+// so that an event read back has the same canonical JSON), and stores the
+// leaf bytes with the event. The writer is serialised, so reading the last
+// index and inserting the next one cannot race.
+func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
+	if e.TenantID == "" {
+		return fmt.Errorf("sqlite: append event %s: no tenant (use lockbox.SystemLog for the system log)", e.ID)
+	}
+	if len(e.Data) > 0 && !json.Valid(e.Data) {
+		return fmt.Errorf("sqlite: append event %s: its data is not valid JSON", e.ID)
+	}
+	var last int64
+	err := t.queryRow(ctx, `SELECT idx FROM events WHERE tenant_id = ? ORDER BY idx DESC LIMIT 1`, e.TenantID).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		last = -1
+	case err != nil:
+		return fmt.Errorf("sqlite: append event to the log of %s: %w", e.TenantID, err)
+	}
+	e.Index = last + 1
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	leaf := e.LeafBytes()
+	var data any
+	if len(e.Data) > 0 {
+		data = []byte(e.Data)
+	}
+	_, err = t.exec(ctx, `INSERT INTO events (tenant_id, idx, id, type, time, actor_id, request_id, ticket_id,
+		data, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.TenantID, e.Index, e.ID, e.Type, fmtTime(e.Time), nullStr(e.ActorID), nullStr(e.RequestID),
+		nullStr(e.TicketID), data, leaf)
+	if err != nil {
+		if msg, ok := isUnique(err); ok && strings.Contains(msg, "events.id") {
+			return lockbox.Errorf(lockbox.CodeConflict, "event %s already exists", e.ID)
+		}
+		return fmt.Errorf("sqlite: append event %s to the log of %s: %w", e.ID, e.TenantID, err)
+	}
+	return nil
+}
+
+// ListEvents implements lockbox.Reader: the tenant's events with an index
+// above f.After, oldest first, at most f.Limit of them (all when 0).
+func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
+	w := filter{}
+	w.add("tenant_id = ?", f.TenantID)
+	w.add("idx > ?", f.After)
+	if f.Type != "" {
+		w.add("type = ?", f.Type)
+	}
+	if f.RequestID != "" {
+		w.add("request_id = ?", f.RequestID)
+	}
+	if f.TicketID != "" {
+		w.add("ticket_id = ?", f.TicketID)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := t.query(ctx, `SELECT tenant_id, idx, id, type, time, actor_id, request_id, ticket_id, data
+		FROM events`+w.where()+` ORDER BY idx LIMIT ?`, append(w.args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
+	}
+	defer rows.Close()
+	out := []*lockbox.Event{}
+	for rows.Next() {
+		var (
+			e    lockbox.Event
+			data []byte
+		)
+		if err := rows.Scan(&e.TenantID, &e.Index, &e.ID, &e.Type, timeCol{&e.Time},
+			strCol[lockbox.UserID]{&e.ActorID}, strCol[lockbox.RequestID]{&e.RequestID},
+			strCol[lockbox.TicketID]{&e.TicketID}, &data); err != nil {
+			return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
+		}
+		if data != nil {
+			e.Data = json.RawMessage(data)
+		}
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
+	}
+	return out, nil
+}

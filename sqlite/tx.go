@@ -1,0 +1,247 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+// tx implements lockbox.Tx (and so lockbox.Reader) on one SQL transaction.
+// View hands it out as a Reader on a query_only connection.
+type tx struct {
+	tx *sql.Tx
+}
+
+var _ lockbox.Tx = (*tx)(nil)
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// timeFormat is how times are stored: fixed width and UTC, so that string
+// order is time order. Times keep microseconds, as lockbox.SystemClock does.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// fmtNullTime stores nil as NULL.
+func fmtNullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return fmtTime(*t)
+}
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// timeCol scans a stored time into a time.Time in UTC.
+type timeCol struct{ p *time.Time }
+
+func (c timeCol) Scan(v any) error {
+	s, ok := textOf(v)
+	if !ok {
+		return fmt.Errorf("stored time: unexpected %T", v)
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return err
+	}
+	*c.p = t
+	return nil
+}
+
+// nullTimeCol scans a nullable stored time; NULL is nil.
+type nullTimeCol struct{ p **time.Time }
+
+func (c nullTimeCol) Scan(v any) error {
+	if v == nil {
+		*c.p = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeCol{&t}).Scan(v); err != nil {
+		return err
+	}
+	*c.p = &t
+	return nil
+}
+
+// jsonCol scans JSON text into the value p points to.
+type jsonCol struct{ p any }
+
+func (c jsonCol) Scan(v any) error {
+	s, ok := textOf(v)
+	if !ok {
+		return fmt.Errorf("stored JSON: unexpected %T", v)
+	}
+	if err := json.Unmarshal([]byte(s), c.p); err != nil {
+		return fmt.Errorf("stored JSON: %w", err)
+	}
+	return nil
+}
+
+// toJSON marshals a value for a JSON column.
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// nullStr stores an empty string (an absent reference) as NULL.
+func nullStr[T ~string](s T) any {
+	if s == "" {
+		return nil
+	}
+	return string(s)
+}
+
+// strCol scans a nullable text column into a string type; NULL is "".
+type strCol[T ~string] struct{ p *T }
+
+func (c strCol[T]) Scan(v any) error {
+	if v == nil {
+		*c.p = ""
+		return nil
+	}
+	s, ok := textOf(v)
+	if !ok {
+		return fmt.Errorf("stored text: unexpected %T", v)
+	}
+	*c.p = T(s)
+	return nil
+}
+
+func textOf(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case []byte:
+		return string(v), true
+	}
+	return "", false
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation, and
+// returns SQLite's message, which names the columns.
+func isUnique(err error) (string, bool) {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return e.Error(), true
+		}
+	}
+	return "", false
+}
+
+// duplicate turns a uniqueness violation on an entity's ID into ErrConflict
+// and wraps any other error with what was being done.
+func duplicate(err error, kind, id string) error {
+	if msg, ok := isUnique(err); ok && strings.Contains(msg, ".id") {
+		return lockbox.Errorf(lockbox.CodeConflict, "%s %s already exists", kind, id)
+	}
+	return fmt.Errorf("sqlite: create %s %s: %w", kind, id, err)
+}
+
+// notFound is the error of a Get on a missing row.
+func notFound(kind, id string) error {
+	return lockbox.Errorf(lockbox.CodeNotFound, "%s %s not found", kind, id)
+}
+
+// one checks that an UPDATE touched a row, or reports the row missing.
+func one(res sql.Result, kind, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: update %s %s: %w", kind, id, err)
+	}
+	if n == 0 {
+		return notFound(kind, id)
+	}
+	return nil
+}
+
+// filter builds the WHERE clause of a list query.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+func (f *filter) add(cond string, args ...any) {
+	f.conds = append(f.conds, cond)
+	f.args = append(f.args, args...)
+}
+
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
+}
+
+// listPage runs a newest-first list query, paged by (created_at, id).
+// selectFrom is "SELECT <columns> FROM <table>"; f holds the filters; the
+// returned token is "" on the last page.
+func listPage[T any](ctx context.Context, t *tx, selectFrom string, f filter, page lockbox.Page,
+	scan func(*sql.Rows) (T, error), key func(T) (time.Time, string),
+) ([]T, string, error) {
+	page, err := page.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if page.Token != "" {
+		at, id, err := lockbox.DecodeCursor(page.Token)
+		if err != nil {
+			return nil, "", err
+		}
+		f.add("(created_at, id) < (?, ?)", fmtTime(at), id)
+	}
+	q := selectFrom + f.where() + " ORDER BY created_at DESC, id DESC LIMIT ?"
+	rows, err := t.query(ctx, q, append(f.args, page.Size+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: list: %w", err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlite: list: %w", err)
+	}
+	next := ""
+	if len(out) > page.Size {
+		out = out[:page.Size]
+		at, id := key(out[len(out)-1])
+		next = lockbox.EncodeCursor(at, id)
+	}
+	return out, next, nil
+}

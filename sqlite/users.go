@@ -1,0 +1,191 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+const userColumns = `SELECT id, kind, email, display_name, tenant_id, roles, user_groups, isolated,
+	totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at, updated_at,
+	deleted_at FROM users`
+
+func scanUser(row interface{ Scan(...any) error }) (*lockbox.User, error) {
+	var u lockbox.User
+	err := row.Scan(&u.ID, &u.Kind, &u.Email, &u.DisplayName, strCol[lockbox.TenantID]{&u.TenantID},
+		jsonCol{&u.Roles}, jsonCol{&u.Groups}, &u.Isolated, &u.TOTPEnabled, &u.PasswordHash,
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt},
+		nullTimeCol{&u.DeletedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// GetUser implements lockbox.Reader. It returns removed users too: their
+// IDs stay in requests, reviews and events.
+func (t *tx) GetUser(ctx context.Context, id lockbox.UserID) (*lockbox.User, error) {
+	u, err := scanUser(t.queryRow(ctx, userColumns+` WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user", string(id))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// GetUserByEmail implements lockbox.Reader. The e-mail column compares
+// without regard to (ASCII) case.
+func (t *tx) GetUserByEmail(ctx context.Context, email string) (*lockbox.User, error) {
+	u, err := scanUser(t.queryRow(ctx, userColumns+` WHERE email = ? AND deleted_at IS NULL`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, lockbox.Errorf(lockbox.CodeNotFound, "no user with e-mail %s", email)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get user by e-mail: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers implements lockbox.Reader: active users only.
+func (t *tx) ListUsers(ctx context.Context, f lockbox.UserFilter) ([]*lockbox.User, string, error) {
+	w := filter{conds: []string{"deleted_at IS NULL"}}
+	if f.Kind != "" {
+		w.add("kind = ?", f.Kind)
+	}
+	if f.TenantID != "" {
+		w.add("tenant_id = ?", f.TenantID)
+	}
+	return listPage(ctx, t, userColumns, w, f.Page,
+		func(r *sql.Rows) (*lockbox.User, error) { return scanUser(r) },
+		func(u *lockbox.User) (time.Time, string) { return u.CreatedAt, string(u.ID) })
+}
+
+// CountUsers implements lockbox.Reader.
+func (t *tx) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := t.queryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count users: %w", err)
+	}
+	return n, nil
+}
+
+// CountTenantAdmins implements lockbox.Reader.
+func (t *tx) CountTenantAdmins(ctx context.Context, id lockbox.TenantID) (int, error) {
+	var n int
+	err := t.queryRow(ctx, `SELECT COUNT(*) FROM users
+		WHERE tenant_id = ? AND kind = 'customer' AND deleted_at IS NULL
+		AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE value = ?)`,
+		id, lockbox.RoleTenantAdmin).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count tenant admins of %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// userConflict turns a violation of the e-mail index into ErrConflict.
+func userConflict(err error, u *lockbox.User, op string) error {
+	if msg, ok := isUnique(err); ok && strings.Contains(msg, "users.email") {
+		return lockbox.Errorf(lockbox.CodeConflict, "a user with e-mail %s already exists", u.Email)
+	}
+	if op == "create" {
+		return duplicate(err, "user", string(u.ID))
+	}
+	return fmt.Errorf("sqlite: %s user %s: %w", op, u.ID, err)
+}
+
+// CreateUser implements lockbox.Tx.
+func (t *tx) CreateUser(ctx context.Context, u *lockbox.User) error {
+	roles, groups, err := userJSON(u)
+	if err != nil {
+		return fmt.Errorf("sqlite: create user %s: %w", u.ID, err)
+	}
+	_, err = t.exec(ctx, `INSERT INTO users (id, kind, email, display_name, tenant_id, roles, user_groups,
+		isolated, totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at,
+		updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Kind, u.Email, u.DisplayName, nullStr(u.TenantID), roles, groups, u.Isolated,
+		u.TOTPEnabled, u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep,
+		fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt), fmtNullTime(u.DeletedAt))
+	if err != nil {
+		return userConflict(err, u, "create")
+	}
+	return nil
+}
+
+// UpdateUser implements lockbox.Tx. A user's kind, tenant and creation time
+// never change: moving a user between tenants would hand it another
+// tenant's approvals.
+func (t *tx) UpdateUser(ctx context.Context, u *lockbox.User) error {
+	roles, groups, err := userJSON(u)
+	if err != nil {
+		return fmt.Errorf("sqlite: update user %s: %w", u.ID, err)
+	}
+	res, err := t.exec(ctx, `UPDATE users SET email = ?, display_name = ?, roles = ?, user_groups = ?,
+		isolated = ?, totp_enabled = ?, password_hash = ?, totp_secret = ?, totp_pending = ?,
+		totp_last_step = ?, updated_at = ?, deleted_at = ? WHERE id = ?`,
+		u.Email, u.DisplayName, roles, groups, u.Isolated, u.TOTPEnabled, u.PasswordHash,
+		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, fmtTime(u.UpdatedAt), fmtNullTime(u.DeletedAt), u.ID)
+	if err != nil {
+		return userConflict(err, u, "update")
+	}
+	return one(res, "user", string(u.ID))
+}
+
+func userJSON(u *lockbox.User) (roles, groups string, err error) {
+	if roles, err = toJSON(u.Roles); err != nil {
+		return "", "", err
+	}
+	if groups, err = toJSON(u.Groups); err != nil {
+		return "", "", err
+	}
+	return roles, groups, nil
+}
+
+// GetCredential implements lockbox.Reader.
+func (t *tx) GetCredential(ctx context.Context, hash string) (*lockbox.Credential, error) {
+	var c lockbox.Credential
+	err := t.queryRow(ctx, `SELECT id, user_id, kind, name, hash, amr, created_at, expires_at
+		FROM credentials WHERE hash = ?`, hash).
+		Scan(&c.ID, &c.UserID, &c.Kind, &c.Name, &c.Hash, jsonCol{&c.AMR}, timeCol{&c.CreatedAt},
+			nullTimeCol{&c.ExpiresAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		// The hash is not named: it identifies a secret.
+		return nil, lockbox.Errorf(lockbox.CodeNotFound, "credential not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get credential: %w", err)
+	}
+	return &c, nil
+}
+
+// CreateCredential implements lockbox.Tx.
+func (t *tx) CreateCredential(ctx context.Context, c *lockbox.Credential) error {
+	amr, err := toJSON(c.AMR)
+	if err != nil {
+		return fmt.Errorf("sqlite: create credential %s: %w", c.ID, err)
+	}
+	_, err = t.exec(ctx, `INSERT INTO credentials (id, user_id, kind, name, hash, amr, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.UserID, c.Kind, c.Name, c.Hash, amr, fmtTime(c.CreatedAt), fmtNullTime(c.ExpiresAt))
+	if err != nil {
+		if msg, ok := isUnique(err); ok && strings.Contains(msg, "credentials.hash") {
+			return lockbox.Errorf(lockbox.CodeConflict, "credential %s: the secret's hash is already stored", c.ID)
+		}
+		return duplicate(err, "credential", c.ID)
+	}
+	return nil
+}
+
+// DeleteCredentials implements lockbox.Tx.
+func (t *tx) DeleteCredentials(ctx context.Context, u lockbox.UserID) error {
+	if _, err := t.exec(ctx, `DELETE FROM credentials WHERE user_id = ?`, u); err != nil {
+		return fmt.Errorf("sqlite: delete credentials of user %s: %w", u, err)
+	}
+	return nil
+}
