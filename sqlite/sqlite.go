@@ -38,6 +38,9 @@ type Store struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	// Prepared statements, one cache per pool: SQLite parses a query once
+	// per connection instead of once per use.
+	writeStmts, readStmts *stmtCache
 }
 
 var _ lockbox.Store = (*Store)(nil)
@@ -75,7 +78,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{path: abs, writer: writer}
+	s := &Store{path: abs, writer: writer, writeStmts: newStmtCache(writer)}
 	if err := writer.PingContext(ctx); err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
@@ -95,6 +98,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxIdleConns(readerConns)
 	reader.SetConnMaxIdleTime(0)
 	s.reader = reader
+	s.readStmts = newStmtCache(reader)
 	if err := reader.PingContext(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", abs, err)
@@ -171,8 +175,10 @@ func (s *Store) View(ctx context.Context, fn func(lockbox.Reader) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read transaction: %w", err)
 	}
-	defer func() { _ = sqlTx.Rollback() }() // a read transaction has nothing to commit
-	return fn(&tx{tx: sqlTx})
+	err = fn(&tx{tx: sqlTx, stmts: s.readStmts})
+	_ = sqlTx.Rollback() // a read transaction has nothing to commit
+	s.readStmts.preparePending(ctx)
+	return err
 }
 
 // Update runs fn in a read-write transaction on the writer, committing when
@@ -190,8 +196,9 @@ func (s *Store) Update(ctx context.Context, fn func(lockbox.Tx) error) (err erro
 		if !committed {
 			_ = sqlTx.Rollback()
 		}
+		s.writeStmts.preparePending(context.WithoutCancel(ctx))
 	}()
-	if err := fn(&tx{tx: sqlTx}); err != nil {
+	if err := fn(&tx{tx: sqlTx, stmts: s.writeStmts}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -215,7 +222,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. The writer closes last, so SQLite checkpoints the
 // WAL into the database file.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.readStmts.close(), s.writeStmts.close()}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -18,21 +19,100 @@ import (
 // tx implements lockbox.Tx (and so lockbox.Reader) on one SQL transaction.
 // View hands it out as a Reader on a query_only connection.
 type tx struct {
-	tx *sql.Tx
+	tx    *sql.Tx
+	stmts *stmtCache
 }
 
 var _ lockbox.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, query, args...)
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, query, args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// stmtCache keeps one prepared statement per query text for a pool, so
+// SQLite parses a query once per connection rather than once per use
+// (database/sql reuses a pool statement on every connection that already
+// prepared it). A query seen for the first time runs unprepared and is
+// prepared after its transaction ends: preparing needs a free connection,
+// and the writer's only connection is busy during the transaction.
+type stmtCache struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+}
+
+// get returns the prepared statement of a query, or nil when it is not
+// prepared yet (it is then marked to be prepared).
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.m[query]
+	if !ok {
+		c.pending[query] = true
+	}
+	return st
+}
+
+// preparePending prepares the queries seen since the last call. It must run
+// outside any transaction of the pool.
+func (c *stmtCache) preparePending(ctx context.Context) {
+	c.mu.Lock()
+	var queries []string
+	for q := range c.pending {
+		queries = append(queries, q)
+	}
+	clear(c.pending)
+	c.mu.Unlock()
+	// Without the lock: preparing waits for a free connection, which a
+	// transaction calling get may hold.
+	for _, q := range queries {
+		st, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it runs unprepared; the error shows where it runs
+		}
+		c.mu.Lock()
+		if old, ok := c.m[q]; ok {
+			_ = old.Close()
+		}
+		c.m[q] = st
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	c.m = map[string]*sql.Stmt{}
+	return errors.Join(errs...)
 }
 
 // timeFormat is how times are stored: fixed width and UTC, so that string

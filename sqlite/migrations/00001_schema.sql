@@ -115,9 +115,10 @@ CREATE INDEX requests_created ON requests (created_at, id);
 CREATE INDEX requests_tenant ON requests (tenant_id, created_at, id);
 CREATE INDEX requests_ticket ON requests (ticket_id, created_at, id);
 CREATE INDEX requests_requester ON requests (requester_id, created_at, id);
-CREATE INDEX requests_status ON requests (status, created_at, id);
 -- ListDueRequests: pending requests by decision deadline, approved ones by
--- the end of their window.
+-- the end of their window. They also serve the status filter of the pending
+-- and approved queues; a status index over all requests would be rewritten
+-- at every transition.
 CREATE INDEX requests_due_decision ON requests (status, decision_deadline)
     WHERE status IN ('pending_internal', 'pending_customer');
 CREATE INDEX requests_due_access ON requests (status, access_expires_at)
@@ -157,7 +158,7 @@ END;
 CREATE TABLE events (
     tenant_id  TEXT NOT NULL,
     idx        INTEGER NOT NULL,
-    id         TEXT NOT NULL UNIQUE,
+    id         TEXT NOT NULL, -- random, never looked up: no index to keep hot
     type       TEXT NOT NULL,
     time       TEXT NOT NULL,
     actor_id   TEXT,
