@@ -140,7 +140,7 @@ func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, 
 func (s *Service) CreateUser(ctx context.Context, p *Principal, in CreateUserInput) (*User, error) {
 	now := s.now()
 	u := &User{
-		ID: UserID(NewID("usr")), Kind: in.Kind, Email: strings.TrimSpace(in.Email), DisplayName: in.DisplayName,
+		ID: UserID(NewID("usr")), Kind: in.Kind, Email: strings.ToLower(strings.TrimSpace(in.Email)), DisplayName: in.DisplayName,
 		TenantID: in.TenantID, Roles: in.Roles, Groups: in.Groups, Isolated: in.Isolated,
 		CreatedAt: now, UpdatedAt: now,
 	}

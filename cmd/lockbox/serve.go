@@ -99,7 +99,7 @@ admin, whose API token is that value. The server prints the address it
 listens on when it is ready and stops cleanly on SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags(), os.Getenv); err != nil {
+			if err := applyEnv(cmd.Flags(), envOf(cmd)); err != nil {
 				return err
 			}
 			log, err := newLogger(cmd.ErrOrStderr(), f.logLevel, f.logFormat)
@@ -107,7 +107,7 @@ listens on when it is ready and stops cleanly on SIGTERM.`,
 				return err
 			}
 			f.Logger = log
-			f.BootstrapToken = os.Getenv("LOCKBOX_BOOTSTRAP_TOKEN")
+			f.BootstrapToken = envOf(cmd)("LOCKBOX_BOOTSTRAP_TOKEN")
 			return serve(cmd.Context(), cmd.OutOrStdout(), f.Config, nil)
 		},
 	}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/app"
+)
+
+// testClock is the server's and the command line's clock, moved by hand.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// okJSON runs args with -o json and decodes the answer into v.
+func (h *harness) okJSON(v any, args ...string) {
+	h.t.Helper()
+	out := h.ok(append([]string{"-o", "json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		h.t.Fatalf("lockbox %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// TestEndToEnd walks the lockbox workflow through the command line against
+// a real server (SQLite store, service, HTTP API): an operator admin sets up
+// a tenant and people, an engineer files a request, a support lead approves
+// it internally, the customer's admin approves it with MFA, and the log
+// shows every step.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	const boot = "bootstrap-token-for-the-cli-test-0123456789"
+	clock := &testClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	srv, err := app.New(context.Background(), app.Config{
+		DataDir: t.TempDir(), BootstrapToken: boot, Clock: clock.Now,
+		Argon2: &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.API)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+
+	h := newHarness(t)
+	h.env["LOCKBOX_SERVER"] = hs.URL
+	h.clock = clock.Now
+
+	// The operator admin (bootstrap token) onboards a tenant and people.
+	var tenant lockbox.Tenant
+	h.okJSON(&tenant, "--token", boot, "tenant", "create", "Acme Corp")
+	tid := string(tenant.ID)
+	const pw = "correct horse battery"
+	var ann, eve, lea lockbox.User
+	h.okJSON(&ann, "--token", boot, "user", "create", "--email", "ann@acme.test", "--name", "Ann", "--tenant", tid,
+		"--role", "tenant_admin", "--password", pw)
+	h.okJSON(&eve, "--token", boot, "user", "create", "--email", "eve@op.test", "--name", "Eve", "--role", "engineer",
+		"--isolated", "--password", pw)
+	h.okJSON(&lea, "--token", boot, "user", "create", "--email", "lea@op.test", "--name", "Lea", "--role", "engineer",
+		"--group", "support-leads", "--password", pw)
+	if ann.Kind != lockbox.KindCustomer || !eve.Isolated || !lea.InGroup("support-leads") {
+		t.Fatalf("users: %+v %+v %+v", ann, eve, lea)
+	}
+	if out := h.ok("--token", boot, "user", "list", "--tenant", tid); !strings.Contains(out, "ann@acme.test") {
+		t.Errorf("user list:\n%s", out)
+	}
+
+	// Everyone signs in under a profile of their own.
+	h.ok("--profile", "eve", "login", "--email", "eve@op.test", "--password", pw)
+	h.ok("--profile", "lea", "login", "--email", "lea@op.test", "--password", pw)
+	h.ok("--profile", "ann", "login", "--email", "ann@acme.test", "--password", pw)
+
+	// Ann enrols TOTP and signs in again with a code for an MFA session.
+	var enrol lockbox.TOTPEnrollment
+	h.okJSON(&enrol, "--profile", "ann", "totp", "enrol")
+	code := strings.TrimSpace(h.ok("totp", "code", enrol.Secret))
+	h.ok("--profile", "ann", "totp", "verify", code)
+	clock.Advance(30 * time.Second) // a code is accepted once
+	code = strings.TrimSpace(h.ok("totp", "code", enrol.Secret))
+	h.ok("--profile", "ann", "login", "--email", "ann@acme.test", "--password", pw, "--otp", code)
+	var me lockbox.Me
+	h.okJSON(&me, "--profile", "ann", "whoami")
+	if !me.MFA || !me.TOTPEnabled || me.ID != ann.ID {
+		t.Fatalf("whoami: %+v", me)
+	}
+
+	// Ann changes the tenant's settings; an operator cannot.
+	var settings lockbox.LockboxSettings
+	h.okJSON(&settings, "--profile", "ann", "lockbox", "set", tid, "--notification-email", "sec@acme.test", "--max-access-duration", "4h")
+	if settings.MaxAccessDuration.D() != 4*time.Hour || len(settings.NotificationEmails) != 1 || !settings.Enabled {
+		t.Errorf("settings: %+v", settings)
+	}
+	h.fails("403 forbidden", "--token", boot, "lockbox", "set", tid, "--enabled=false")
+
+	// Eve files a request on a ticket.
+	var ticket lockbox.Ticket
+	h.okJSON(&ticket, "--profile", "eve", "ticket", "create", "--tenant", tid, "--title", "Mail lost",
+		"--description", "Since Monday", "--severity", "2")
+	h.ok("--profile", "ann", "ticket", "comment", string(ticket.ID), "Please restore it")
+	var req lockbox.AccessRequest
+	h.okJSON(&req, "--profile", "eve", "request", "create", "--ticket", string(ticket.ID), "--resource", "mailbox:42",
+		"--level", "read", "--reason-type", "customer_initiated_support", "--justification", "Restore the mail", "--duration", "1h")
+	rid := string(req.ID)
+	if req.Status != lockbox.StatusPendingInternal {
+		t.Fatalf("new request: %+v", req)
+	}
+
+	// Nobody approves their own request.
+	h.fails("403 forbidden", "--profile", "eve", "request", "approve", rid, "--reason", "me")
+
+	// Lea approves internally, Ann as the customer, shortening the window.
+	h.okJSON(&req, "--profile", "lea", "request", "approve", rid, "--reason", "looks right")
+	if req.Status != lockbox.StatusPendingCustomer {
+		t.Fatalf("after internal approval: %s", req.Status)
+	}
+	out := h.ok("--profile", "ann", "request", "approve", rid, "--reason", "go ahead", "--duration", "30m")
+	if !strings.Contains(out, "approved") || !strings.Contains(out, "Access window:") || !strings.Contains(out, "30m0s") {
+		t.Errorf("approve output:\n%s", out)
+	}
+	out = h.ok("--profile", "ann", "request", "list", "--tenant", tid, "--status", "approved")
+	if !strings.Contains(out, rid) || !strings.Contains(out, "mailbox:42") {
+		t.Errorf("request list:\n%s", out)
+	}
+
+	// A decided request takes no more reviews.
+	h.fails("409 conflict", "--profile", "lea", "request", "deny", rid, "--reason", "too late")
+
+	// Ann revokes the access; the ticket shows its history.
+	h.okJSON(&req, "--profile", "ann", "request", "revoke", rid, "--reason", "done, thanks")
+	if req.Status != lockbox.StatusRevoked || req.EndedBy != ann.ID {
+		t.Errorf("after revoke: %+v", req)
+	}
+	h.ok("--profile", "eve", "ticket", "resolve", string(ticket.ID))
+	out = h.ok("--profile", "ann", "ticket", "show", string(ticket.ID))
+	for _, want := range []string{"Please restore it", "History:", "ticket.resolved", "resolved"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ticket show lacks %q:\n%s", want, out)
+		}
+	}
+
+	// The tenant's log has every step, in order, and pages through the
+	// printed next-page command.
+	var events lockbox.List[*lockbox.Event]
+	h.okJSON(&events, "--profile", "ann", "events", tid, "--page-size", "1000")
+	var types []string
+	for _, e := range events.Items {
+		types = append(types, string(e.Type))
+	}
+	got := strings.Join(types, " ")
+	for _, want := range []string{"request.created", "request.pending_customer", "request.approved", "request.revoked", "ticket.resolved"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("events lack %s: %s", want, got)
+		}
+	}
+	if strings.Index(got, "request.approved") > strings.Index(got, "request.revoked") {
+		t.Errorf("events out of order: %s", got)
+	}
+	out = h.ok("--profile", "ann", "events", tid, "--page-size", "2")
+	i := strings.Index(out, "next page: lockbox ")
+	if i < 0 {
+		t.Fatalf("no next page line:\n%s", out)
+	}
+	next := strings.Fields(strings.TrimSpace(out[i+len("next page: lockbox "):]))
+	var page2 lockbox.List[*lockbox.Event]
+	h.okJSON(&page2, next...)
+	if len(page2.Items) != 2 || page2.Items[0].Index != events.Items[2].Index {
+		t.Errorf("second page starts at %+v, want event %d", page2.Items, events.Items[2].Index)
+	}
+
+	// Ann signs out; the lead's session is untouched.
+	h.ok("--profile", "ann", "logout")
+	h.fails("not signed in", "--profile", "ann", "whoami")
+	h.ok("--profile", "lea", "whoami")
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+func (c *cli) lockboxCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lockbox",
+		Short: "Read and change a tenant's lockbox settings",
+	}
+	show := &cobra.Command{
+		Use:   "show TENANT",
+		Short: "Show a tenant's lockbox settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.apiClient()
+			if err != nil {
+				return err
+			}
+			s, err := cl.GetLockbox(cmd.Context(), lockbox.TenantID(args[0]))
+			if err != nil {
+				return err
+			}
+			return c.emit(s, func(w io.Writer) { showSettings(w, s) })
+		},
+	}
+
+	var (
+		enabled     bool
+		approvals   int
+		pendingTTL  lockbox.Duration
+		maxDuration lockbox.Duration
+		emails      []string
+		webhooks    []string
+	)
+	set := &cobra.Command{
+		Use:   "set TENANT [flags]",
+		Short: "Change a tenant's lockbox settings (the tenant's own admins)",
+		Long: `Change the lockbox settings the flags name; the others stay as they are.
+Only a tenant_admin of the tenant may; no operator role can.
+
+--enabled=false switches the customer approval step off. A list flag replaces
+the whole list; give it empty (--webhook=) to clear it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p lockbox.LockboxPatch
+			if changed(cmd, "enabled") {
+				p.Enabled = &enabled
+			}
+			if changed(cmd, "approvals-required") {
+				p.ApprovalsRequired = &approvals
+			}
+			if changed(cmd, "pending-ttl") {
+				p.PendingTTL = &pendingTTL
+			}
+			if changed(cmd, "max-access-duration") {
+				p.MaxAccessDuration = &maxDuration
+			}
+			if changed(cmd, "notification-email") {
+				e := nonEmpty(emails)
+				p.NotificationEmails = &e
+			}
+			if changed(cmd, "webhook") {
+				hooks := []lockbox.Webhook{}
+				for _, u := range nonEmpty(webhooks) {
+					hooks = append(hooks, lockbox.Webhook{URL: u})
+				}
+				p.Webhooks = &hooks
+			}
+			if p == (lockbox.LockboxPatch{}) {
+				return usagef("nothing to change: give at least one of --enabled, --approvals-required, --pending-ttl, --max-access-duration, --notification-email, --webhook")
+			}
+			cl, err := c.apiClient()
+			if err != nil {
+				return err
+			}
+			s, err := cl.UpdateLockbox(cmd.Context(), lockbox.TenantID(args[0]), p)
+			if err != nil {
+				return err
+			}
+			return c.emit(s, func(w io.Writer) { showSettings(w, s) })
+		},
+	}
+	f := set.Flags()
+	f.BoolVar(&enabled, "enabled", true, "require customer approval (--enabled=false turns it off)")
+	f.IntVar(&approvals, "approvals-required", 1, "distinct customer approvals a request needs")
+	durationVar(f, &pendingTTL, "pending-ttl", "how long customers have to decide, such as 12h")
+	durationVar(f, &maxDuration, "max-access-duration", "longest access window, such as 8h")
+	f.StringSliceVar(&emails, "notification-email", nil, "address notified of new requests (repeatable; replaces the list)")
+	f.StringArrayVar(&webhooks, "webhook", nil, "https:// URL notified of new requests (repeatable; replaces the list)")
+	cmd.AddCommand(show, set)
+	return cmd
+}
+
+func showSettings(w io.Writer, s *lockbox.LockboxSettings) {
+	f := newFields(w)
+	settingsFields(f, s, "")
+	f.flush()
+}

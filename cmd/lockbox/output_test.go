@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+// apiHarness is a harness with a fake API and an API token.
+func apiHarness(t *testing.T, ex ...exchange) *harness {
+	api := newFakeAPI(t)
+	h := newHarness(t)
+	h.env["LOCKBOX_SERVER"] = api.srv.URL
+	h.env["LOCKBOX_TOKEN"] = "tok"
+	for i := range ex {
+		ex[i].token = "tok"
+	}
+	api.expect(ex...)
+	return h
+}
+
+func TestRequestListTable(t *testing.T) {
+	h := apiHarness(t, exchange{method: "GET", path: "/v1/requests", query: url.Values{"status": {"approved"}, "page_size": {"1"}},
+		answer: `{"items":[` + requestAns + `],"next_page_token":"abc def"}`})
+	got := h.ok("--profile", "lead", "request", "list", "--status", "approved", "--page-size", "1")
+	want := `ID     STATUS    TENANT  TICKET  LEVEL  RESOURCES              REQUESTER  CREATED               EXPIRES
+req_1  approved  ten_1   tkt_1   read   mailbox:42,calendar:7  usr_e      2025-01-02T03:00:00Z  2025-01-02T03:32:00Z
+next page: lockbox request list --page-size=1 --profile=lead --status=approved --page-token='abc def'
+`
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNextPageCommandOmitsToken(t *testing.T) {
+	h := apiHarness(t, exchange{method: "GET", path: "/v1/tenants/ten_1/events", query: url.Values{"page_token": {"5"}, "type": {"x y"}},
+		answer: `{"items":[],"next_page_token":"9"}`})
+	out := h.ok("events", "ten_1", "--token", "tok", "--page-token", "5", "--type", "x y")
+	if !strings.HasSuffix(out, "next page: lockbox events ten_1 --type='x y' --page-token=9\n") {
+		t.Errorf("got %q", out)
+	}
+}
+
+func TestPendingRequestExpiresAtDeadline(t *testing.T) {
+	pending := strings.Replace(requestAns, `"status":"approved"`, `"status":"pending_customer"`, 1)
+	h := apiHarness(t, exchange{method: "GET", path: "/v1/requests", answer: `{"items":[` + pending + `]}`})
+	out := h.ok("request", "list")
+	if !strings.Contains(out, "pending_customer") || !strings.Contains(out, "2025-01-02T15:00:00Z") {
+		t.Errorf("pending request should show its decision deadline:\n%s", out)
+	}
+}
+
+// TestJSONOutputIsTheObject checks -o json prints the API's object and list
+// as they are, field for field.
+func TestJSONOutputIsTheObject(t *testing.T) {
+	var r lockbox.AccessRequest
+	if err := json.Unmarshal([]byte(requestAns), &r); err != nil {
+		t.Fatal(err)
+	}
+	canonical, _ := json.Marshal(&r)
+	list := `{"items":[` + string(canonical) + `],"next_page_token":"n1"}`
+	h := apiHarness(t,
+		exchange{method: "GET", path: "/v1/requests/req_1", answer: string(canonical)},
+		exchange{method: "GET", path: "/v1/requests", answer: list},
+	)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", "json", "request", "show", "req_1"}, string(canonical)},
+		{[]string{"request", "list", "--output=json"}, list},
+	} {
+		out := h.ok(tc.args...)
+		var want bytes.Buffer
+		json.Indent(&want, []byte(tc.want), "", "  ")
+		want.WriteString("\n")
+		if out != want.String() {
+			t.Errorf("%v:\ngot\n%s\nwant\n%s", tc.args, out, want.String())
+		}
+	}
+}
+
+func TestTerminalEscapesAreStripped(t *testing.T) {
+	evil := strings.NewReplacer(`"title":"Mail lost"`, `"title":"\u001b]0;pwned\u0007Mail\u001b[31m lost\u202e"`,
+		`"body":"Looking into it"`, `"body":"ok\u001b[2J\nnext line\r\nthird"`).Replace(ticketAns)
+	h := apiHarness(t,
+		exchange{method: "GET", path: "/v1/tickets/tkt_1", answer: evil},
+		exchange{method: "GET", path: "/v1/tickets", answer: `{"items":[` + evil + `]}`},
+	)
+	for _, args := range [][]string{{"ticket", "show", "tkt_1"}, {"ticket", "list"}} {
+		out := h.ok(args...)
+		if strings.ContainsAny(out, "\x1b\x07\r\u202e") {
+			t.Errorf("%v: control characters reach the terminal: %q", args, out)
+		}
+		if !strings.Contains(out, "Mail[31m lost") && !strings.Contains(out, "]0;pwnedMail") {
+			t.Errorf("%v: text lost: %q", args, out)
+		}
+	}
+}
+
+func TestErrorPrinting(t *testing.T) {
+	h := apiHarness(t,
+		exchange{method: "POST", path: "/v1/requests/req_1/cancel", body: `{}`, status: 409,
+			answer: `{"error":{"code":"conflict","message":"request req_1 is approved; only a pending request can be canceled"}}`},
+		exchange{method: "POST", path: "/v1/requests", status: 422,
+			body:   `{"ticket_id":"tkt_1","resources":["db:1"],"access_level":"admin","reason_type":"incident_response","justification":"j","duration":"1h0m0s"}`,
+			answer: `{"error":{"code":"invalid","message":"the policy refused the request","details":["admin access needs an isolated identity","sign in with a one-time code"]}}`},
+	)
+	r := h.run("request", "cancel", "req_1")
+	if r.code != 1 || r.stderr != "lockbox: 409 conflict: request req_1 is approved; only a pending request can be canceled\n" || r.stdout != "" {
+		t.Errorf("exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+	}
+	r = h.run("request", "create", "--ticket", "tkt_1", "--resource", "db:1", "--level", "admin", "--reason-type", "incident_response",
+		"--justification", "j", "--duration", "1h")
+	want := "lockbox: 422 invalid: the policy refused the request\n  - admin access needs an isolated identity\n  - sign in with a one-time code\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("exit %d, stderr\n%s\nwant\n%s", r.code, r.stderr, want)
+	}
+}
+
+func TestUnauthenticatedHint(t *testing.T) {
+	api := newFakeAPI(t)
+	h := newHarness(t)
+	h.env["LOCKBOX_SERVER"] = api.srv.URL
+	api.expect(
+		exchange{method: "POST", path: "/v1/auth/login", token: "-", body: `{"email":"a@b.test","password":"password-1"}`,
+			answer: loginAnswer("t1", "a@b.test", time.Now().Add(time.Hour))},
+		exchange{method: "GET", path: "/v1/me", token: "t1", status: 401, answer: `{"error":{"code":"unauthenticated","message":"the session has ended"}}`},
+	)
+	h.ok("--profile", "cust", "login", "--email", "a@b.test", "--password", "password-1")
+	r := h.fails("401 unauthenticated: the session has ended", "--profile", "cust", "whoami")
+	if !strings.Contains(r.stderr, "lockbox --profile cust login") {
+		t.Errorf("no sign-in hint: %q", r.stderr)
+	}
+}
+
+func TestTOTPCode(t *testing.T) {
+	h := newHarness(t)
+	// RFC 6238 test vector: the SHA-1 secret "12345678901234567890" at T=59
+	// gives 94287082, whose last six digits are the 6-digit code.
+	h.now = time.Unix(59, 0)
+	const secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+	if out := h.ok("totp", "code", secret); out != "287082\n" {
+		t.Errorf("totp code = %q", out)
+	}
+	h.env["LOCKBOX_TOTP_SECRET"] = strings.ToLower(secret)
+	out := h.ok("-o", "json", "totp", "code")
+	var v struct {
+		Code       string
+		ValidUntil time.Time `json:"valid_until"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Code != "287082" || !v.ValidUntil.Equal(time.Unix(60, 0)) {
+		t.Errorf("totp code -o json = %s (%v)", out, err)
+	}
+	h.fails("not a base32 TOTP secret", "totp", "code", "not base32!")
+}
+
+func TestCell(t *testing.T) {
+	ts := time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
+	d := lockbox.Duration(90 * time.Minute)
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{
+		{nil, "-"},
+		{"", "-"},
+		{"a\tb\nc", "a b c"},
+		{ts, "2025-01-02T02:04:05Z"},
+		{&ts, "2025-01-02T02:04:05Z"},
+		{(*time.Time)(nil), "-"},
+		{time.Time{}, "-"},
+		{d, "1h30m0s"},
+		{lockbox.Duration(0), "-"},
+		{true, "yes"},
+		{false, "no"},
+		{3, "3"},
+		{int64(-1), "-1"},
+		{[]string{"a", "b"}, "a, b"},
+		{[]string{}, "-"},
+		{[]lockbox.Role{lockbox.RoleEngineer, lockbox.RoleGateway}, "engineer, gateway"},
+		{lockbox.StatusApproved, "approved"},
+		{lockbox.TenantID(""), "-"},
+		{json.RawMessage(`{"a":1}`), `{"a":1}`},
+	} {
+		if got := cell(tc.in); got != tc.want {
+			t.Errorf("cell(%#v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc":             "abc",
+		"req_1":           "req_1",
+		"a b":             "'a b'",
+		"it's":            `'it'\''s'`,
+		"":                "''",
+		"$(rm -rf /)":     "'$(rm -rf /)'",
+		"x=1,y:2@h/p%+.-": "x=1,y:2@h/p%+.-",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
