@@ -122,7 +122,11 @@ func (r *AccessRequest) ApplyReview(p *Principal, in ReviewInput, rc ReviewConte
 		if !InternalApprovalsMet(r.Policy.InternalApprovals, r.approvers(StageInternal, rc)) {
 			break
 		}
-		if r.Policy.CustomerApprovalRequired && rc.Settings.Enabled {
+		// The tenant's settings at decision time rule: lockbox enabled
+		// after the request was filed still needs the customer
+		// (invariant 2).
+		r.Policy.CustomerApprovalRequired = rc.Settings.Enabled
+		if rc.Settings.Enabled {
 			if err := r.transition(StatusPendingCustomer, now); err != nil {
 				return out, err
 			}

@@ -94,6 +94,7 @@ func newEnv(t *testing.T) *env {
 type resp struct {
 	Status int
 	Body   []byte
+	Header http.Header
 }
 
 func (r resp) decode(t *testing.T, v any) {
@@ -114,6 +115,16 @@ func (r resp) errCode() lockbox.ErrorCode {
 // marshalled to JSON.
 func (e *env) call(method, path, token string, body any) resp {
 	e.t.Helper()
+	r, err := e.do(method, path, token, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// do is call without the test: it reports transport errors instead of
+// failing, so goroutines other than the test's may use it.
+func (e *env) do(method, path, token string, body any) (resp, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -122,13 +133,13 @@ func (e *env) call(method, path, token string, body any) resp {
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
-			e.t.Fatal(err)
+			return resp{}, err
 		}
 		rd = bytes.NewReader(buf)
 	}
 	req, err := http.NewRequest(method, e.http.URL+path, rd)
 	if err != nil {
-		e.t.Fatal(err)
+		return resp{}, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -136,11 +147,21 @@ func (e *env) call(method, path, token string, body any) resp {
 	req.Header.Set("Content-Type", "application/json")
 	res, err := e.http.Client().Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		return resp{}, err
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{Status: res.StatusCode, Body: b}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return resp{}, err
+	}
+	return resp{Status: res.StatusCode, Body: b, Header: res.Header}, nil
+}
+
+// withT returns the env bound to t (a subtest), so its helpers fail t.
+func (e *env) withT(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
 }
 
 // must sends a request and fails the test unless the answer has the status;
@@ -255,13 +276,19 @@ func (e *env) newWorld(name string) *world {
 // request files a typical read request for the world's ticket.
 func (e *env) request(w *world, d string) *lockbox.AccessRequest {
 	e.t.Helper()
+	return e.requestFor(w.engineer, w.ticket.ID, d)
+}
+
+// requestFor files a typical read request as the engineer for a ticket.
+func (e *env) requestFor(engineer *user, ticket lockbox.TicketID, d string) *lockbox.AccessRequest {
+	e.t.Helper()
 	dur, err := lockbox.ParseDuration(d)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	r := &lockbox.AccessRequest{}
-	e.must(201, "POST", "/v1/requests", w.engineer.token, lockbox.CreateRequestInput{
-		TicketID: w.ticket.ID, Resources: []string{"mailbox:alice"}, AccessLevel: lockbox.LevelRead,
+	e.must(201, "POST", "/v1/requests", engineer.token, lockbox.CreateRequestInput{
+		TicketID: ticket, Resources: []string{"mailbox:alice"}, AccessLevel: lockbox.LevelRead,
 		ReasonType: lockbox.ReasonCustomerInitiated, Justification: "Inspect the mail flow", Duration: dur,
 	}, r)
 	return r
@@ -298,6 +325,80 @@ func requestEvents(events []*lockbox.Event, id lockbox.RequestID) []string {
 		if ev.RequestID == id {
 			out = append(out, string(ev.Type))
 		}
+	}
+	return out
+}
+
+// eventCount is the number of events in a tenant's log.
+func (e *env) eventCount(tenant lockbox.TenantID) int {
+	e.t.Helper()
+	return len(e.events(tenant))
+}
+
+// reqPath is the path of a request, or of one of its actions.
+func reqPath(id lockbox.RequestID, action ...string) string {
+	p := "/v1/requests/" + string(id)
+	for _, a := range action {
+		p += "/" + a
+	}
+	return p
+}
+
+// setLockbox changes the world's lockbox settings as its tenant admin.
+func (e *env) setLockbox(w *world, patch any) *lockbox.LockboxSettings {
+	e.t.Helper()
+	out := &lockbox.LockboxSettings{}
+	e.must(200, "PATCH", "/v1/tenants/"+string(w.tenant.ID)+"/lockbox", w.customerAdmin.token, patch, out)
+	return out
+}
+
+// customer adds a customer user with the roles to the world, created by its
+// tenant admin; the user holds an MFA session.
+func (e *env) customer(w *world, roles ...lockbox.Role) *user {
+	e.t.Helper()
+	return e.createUser(w.customerAdmin.token, lockbox.CreateUserInput{Kind: lockbox.KindCustomer, TenantID: w.tenant.ID, Roles: roles})
+}
+
+// newTicket opens another ticket for the world, as its member.
+func (e *env) newTicket(w *world, title string) *lockbox.Ticket {
+	e.t.Helper()
+	tk := &lockbox.Ticket{}
+	e.must(201, "POST", "/v1/tickets", w.member.token, lockbox.CreateTicketInput{TenantID: w.tenant.ID, Title: title, Description: "details", Severity: 3}, tk)
+	return tk
+}
+
+// eventsAfter reads a tenant's events with an index greater than after.
+func (e *env) eventsAfter(tenant lockbox.TenantID, after int64) []*lockbox.Event {
+	e.t.Helper()
+	var all []*lockbox.Event
+	cur := fmt.Sprint(after)
+	for {
+		var page lockbox.List[*lockbox.Event]
+		e.must(200, "GET", "/v1/tenants/"+string(tenant)+"/events?page_size=1000&after="+cur, e.admin, nil, &page)
+		all = append(all, page.Items...)
+		if page.NextPageToken == "" {
+			return all
+		}
+		cur = page.NextPageToken
+	}
+}
+
+// lastIndex is the index of the newest event of a tenant's log, reading
+// from a known index on.
+func (e *env) lastIndex(tenant lockbox.TenantID, from int64) int64 {
+	e.t.Helper()
+	evs := e.eventsAfter(tenant, from)
+	if len(evs) == 0 {
+		return from
+	}
+	return evs[len(evs)-1].Index
+}
+
+// eventTypes lists the types of events.
+func eventTypes(evs []*lockbox.Event) []string {
+	out := []string{}
+	for _, ev := range evs {
+		out = append(out, string(ev.Type))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -111,7 +112,9 @@ func seedDemo(ctx context.Context, svc *lockbox.Service) (*demoWorld, error) {
 		if err != nil {
 			return nil, err
 		}
-		code, err := totp.GenerateCodeCustom(enrol.Secret, svc.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		// Confirm with the previous step's code (accepted as clock skew), so
+		// the current code is still unused when the walk-through signs in.
+		code, err := totp.GenerateCodeCustom(enrol.Secret, svc.Now().Add(-30*time.Second), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
 			return nil, err
 		}
@@ -179,14 +182,13 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld) {
 	}
 	fmt.Fprintf(out, `
   # the engineer asks for an hour of read access to Alice's mailbox
-  lockbox --profile eve request create --ticket %[1]s --resource mailbox:alice --level read \
-      --reason-type customer_initiated_support --justification "Trace the lost mail" --duration 1h
-  REQ=$(lockbox --profile eve request list -o json | sed -n 's/.*"id": *"\(req_[a-z0-9]*\)".*/\1/p' | head -1)
+  REQ=$(lockbox --profile eve -o id request create --ticket %[1]s --resource mailbox:alice --level read \
+      --reason-type customer_initiated_support --justification "Trace the lost mail" --duration 1h)
   lockbox --profile lee request approve $REQ --reason "scope is right"     # internal approval
   lockbox --profile bob request show $REQ                                  # the customer sees it
   lockbox --profile bob request approve $REQ --reason "go ahead" --duration 30m
   lockbox --profile bob request revoke $REQ --reason "fixed, thanks"       # ends access at once
-  lockbox --profile bob events %[2]s                                        # every step, in the tenant's log
+  lockbox --profile bob events %[2]s   # every step, in the tenant's log
 
 Stop the demo with Ctrl-C.
 `, w.ticket.ID, w.tenant.ID)

@@ -193,8 +193,8 @@ signed in to, else ` + DefaultServer + `.`,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if c.output != "table" && c.output != "json" {
-				return usagef("--output must be table or json, not %q", c.output)
+			if c.output != "table" && c.output != "json" && c.output != "id" {
+				return usagef("--output must be table, json or id, not %q", c.output)
 			}
 			return validProfile(c.profileName())
 		},
@@ -208,7 +208,7 @@ signed in to, else ` + DefaultServer + `.`,
 	pf.StringVar(&c.server, "server", "", "lockbox server URL (env LOCKBOX_SERVER; default: the profile's server, else "+DefaultServer+")")
 	pf.StringVar(&c.token, "token", "", "API token to use instead of the profile's session (env LOCKBOX_TOKEN)")
 	pf.StringVar(&c.profile, "profile", "", `credentials profile (env LOCKBOX_PROFILE; default "default")`)
-	pf.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&c.output, "output", "o", "table", "output format: table, json, or id (just the IDs, for scripts)")
 
 	root.AddCommand(
 		c.loginCmd(), c.logoutCmd(), c.whoamiCmd(), c.totpCmd(),

@@ -196,7 +196,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"request", "approve", "req_1"}, `required flag(s) "reason" not set`},
 		{[]string{"request", "frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"request", "show"}, "accepts 1 arg(s), received 0"},
-		{[]string{"-o", "yaml", "tenant", "list"}, `--output must be table or json`},
+		{[]string{"-o", "yaml", "tenant", "list"}, `--output must be table, json or id`},
 		{[]string{"--profile", "../etc", "whoami"}, `profile "../etc"`},
 		{[]string{"request", "create", "--duration", "soon"}, `invalid duration "soon"`},
 		{[]string{"lockbox", "set", "ten_1"}, "nothing to change"},

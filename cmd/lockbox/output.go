@@ -28,17 +28,48 @@ func (c *cli) jsonMode() bool { return c.output == "json" }
 // emit prints v as indented JSON with -o json, and otherwise calls human,
 // which writes the text form.
 func (c *cli) emit(v any, human func(w io.Writer)) error {
-	if c.jsonMode() {
+	switch {
+	case c.output == "id":
+		return writeIDs(c.stdout, v)
+	case c.jsonMode():
 		return writeJSON(c.stdout, v)
 	}
 	human(c.stdout)
 	return nil
 }
 
-// say prints a confirmation line in text mode; -o json prints nothing for
-// answers without a body.
+// writeIDs prints the "id" of an answer, or of each item of a list, one per
+// line: -o id, for scripts (REQ=$(lockbox -o id request create …)).
+func writeIDs(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var obj struct {
+		ID    string `json:"id"`
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil || (obj.ID == "" && obj.Items == nil) {
+		return fmt.Errorf("-o id: this answer has no id")
+	}
+	if obj.ID != "" {
+		_, err = fmt.Fprintln(w, obj.ID)
+		return err
+	}
+	for _, it := range obj.Items {
+		if _, err := fmt.Fprintln(w, it.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// say prints a confirmation line in table mode; -o json and -o id print
+// nothing for answers without a body.
 func (c *cli) say(format string, args ...any) {
-	if !c.jsonMode() {
+	if c.output == "table" {
 		fmt.Fprintf(c.stdout, format+"\n", args...)
 	}
 }
@@ -63,7 +94,10 @@ func col[T any](header string, value func(T) any) column[T] {
 // emitList prints a page of a list: the List itself with -o json, a table
 // otherwise, followed by the command for the next page if there is one.
 func emitList[T any](c *cli, cmd *cobra.Command, args []string, l *lockbox.List[T], cols []column[T]) error {
-	if c.jsonMode() {
+	switch {
+	case c.output == "id":
+		return writeIDs(c.stdout, l)
+	case c.jsonMode():
 		return writeJSON(c.stdout, l)
 	}
 	writeTable(c.stdout, headersOf(cols), rowsOf(l.Items, cols))
