@@ -71,7 +71,9 @@ func TestCustomerReviewRules(t *testing.T) {
 	a2 := &lockbox.User{ID: "a2", Kind: lockbox.KindCustomer, TenantID: "t", Roles: []lockbox.Role{lockbox.RoleTenantAdmin}}
 	member := &lockbox.User{ID: "m", Kind: lockbox.KindCustomer, TenantID: "t", Roles: []lockbox.Role{lockbox.RoleMember}}
 	other := &lockbox.User{ID: "o", Kind: lockbox.KindCustomer, TenantID: "other", Roles: []lockbox.Role{lockbox.RoleTenantAdmin}}
-	mfa := func(u *lockbox.User) *lockbox.Principal { return &lockbox.Principal{User: u, AMR: []string{"pwd", "otp"}} }
+	mfa := func(u *lockbox.User) *lockbox.Principal {
+		return &lockbox.Principal{User: u, AMR: []string{"pwd", "otp"}}
+	}
 	approve := lockbox.ReviewInput{Decision: lockbox.DecisionApprove, Reason: "ok"}
 	rc := func() lockbox.ReviewContext {
 		return lockbox.ReviewContext{Settings: settings, Reviewers: map[lockbox.UserID]*lockbox.User{"a1": a1, "a2": a2}}
@@ -118,7 +120,9 @@ func TestDemotedApproverNoLongerCounts(t *testing.T) {
 	a1 := &lockbox.User{ID: "a1", Kind: lockbox.KindCustomer, TenantID: "t", Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}
 	a2 := &lockbox.User{ID: "a2", Kind: lockbox.KindCustomer, TenantID: "t", Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}
 	r := pendingCustomer()
-	mfa := func(u *lockbox.User) *lockbox.Principal { return &lockbox.Principal{User: u, AMR: []string{"pwd", "otp"}} }
+	mfa := func(u *lockbox.User) *lockbox.Principal {
+		return &lockbox.Principal{User: u, AMR: []string{"pwd", "otp"}}
+	}
 	if _, err := r.ApplyReview(mfa(a1), lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, lockbox.ReviewContext{Settings: settings, Reviewers: map[lockbox.UserID]*lockbox.User{}}, t0); err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func op[In, Out any](method, path string, status int, summary, who string, fn fu
 	return rt
 }
 
-func (rt route) public() route             { rt.Public = true; return rt }
+func (rt route) public() route               { rt.Public = true; return rt }
 func (rt route) withQuery(ps ...param) route { rt.Query = append(rt.Query, ps...); return rt }
 
 var pageParams = []param{
@@ -78,7 +78,9 @@ func (s *Server) apiRoutes() []route {
 			}),
 
 		op("POST", "/v1/tenants", 201, "Create a tenant with the secure default lockbox settings", "operator_admin",
-			func(c *call, in *lockbox.CreateTenantInput) (*lockbox.Tenant, error) { return svc.CreateTenant(c.ctx, c.p, *in) }),
+			func(c *call, in *lockbox.CreateTenantInput) (*lockbox.Tenant, error) {
+				return svc.CreateTenant(c.ctx, c.p, *in)
+			}),
 		op("GET", "/v1/tenants", 200, "List tenants", "operators; customers see their own",
 			func(c *call, _ *none) (lockbox.List[*lockbox.Tenant], error) {
 				pg, err := c.page()
@@ -107,7 +109,9 @@ func (s *Server) apiRoutes() []route {
 			param{"page_token", "the next_page_token of the previous page (an index, like after)"}),
 
 		op("POST", "/v1/users", 201, "Create a user", "operator_admin: operator users and a tenant's first tenant_admin; tenant_admin: its tenant's users",
-			func(c *call, in *lockbox.CreateUserInput) (*lockbox.User, error) { return svc.CreateUser(c.ctx, c.p, *in) }),
+			func(c *call, in *lockbox.CreateUserInput) (*lockbox.User, error) {
+				return svc.CreateUser(c.ctx, c.p, *in)
+			}),
 		op("GET", "/v1/users", 200, "List active users", "operator_admin; a tenant's admins and approvers (its users)",
 			func(c *call, _ *none) (lockbox.List[*lockbox.User], error) {
 				pg, err := c.page()
@@ -138,7 +142,9 @@ func (s *Server) apiRoutes() []route {
 			}),
 
 		op("POST", "/v1/tickets", 201, "Open a support ticket", "the tenant's customers; operators",
-			func(c *call, in *lockbox.CreateTicketInput) (*lockbox.Ticket, error) { return svc.CreateTicket(c.ctx, c.p, *in) }),
+			func(c *call, in *lockbox.CreateTicketInput) (*lockbox.Ticket, error) {
+				return svc.CreateTicket(c.ctx, c.p, *in)
+			}),
 		op("GET", "/v1/tickets", 200, "List tickets, newest first", "operators; customers (their tenant's)",
 			func(c *call, _ *none) (lockbox.List[*lockbox.Ticket], error) {
 				pg, err := c.page()
