@@ -20,7 +20,29 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error
+	// Watch announces every event committed from now on, by any process
+	// sharing the database, in well under a second; the channel closes
+	// when ctx ends. Notices may be lost when a subscriber lags far behind
+	// or the database connection drops (Lost is then sent), so a watcher
+	// that must not miss anything re-reads the log from its last index.
+	Watch(ctx context.Context) (<-chan EventNotice, error)
+	// RunExclusive runs fn while this process holds the named lease, which
+	// at most one process sharing the database holds at a time. When the
+	// holder dies, its lease passes to a survivor. It returns when ctx ends;
+	// fn's context ends when the lease is lost.
+	RunExclusive(ctx context.Context, name string, fn func(ctx context.Context)) error
 	Close() error
+}
+
+// EventNotice announces a committed event.
+type EventNotice struct {
+	TenantID  TenantID
+	Index     int64
+	Type      EventType
+	RequestID RequestID
+	// Lost is set on a notice that stands for notices that could not be
+	// delivered: the watcher must re-read what it follows.
+	Lost bool
 }
 
 // Reader reads state. Get methods return an error matching ErrNotFound when

@@ -49,6 +49,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 		}
 		return fmt.Errorf("sqlite: append event %s to the log of %s: %w", e.ID, e.TenantID, err)
 	}
+	t.notices = append(t.notices, lockbox.EventNotice{TenantID: e.TenantID, Index: e.Index, Type: e.Type, RequestID: e.RequestID})
 	return nil
 }
 

@@ -41,6 +41,7 @@ type Store struct {
 	// Prepared statements, one cache per pool: SQLite parses a query once
 	// per connection instead of once per use.
 	writeStmts, readStmts *stmtCache
+	notices               lockbox.NoticeBroker
 }
 
 var _ lockbox.Store = (*Store)(nil)
@@ -198,14 +199,29 @@ func (s *Store) Update(ctx context.Context, fn func(lockbox.Tx) error) (err erro
 		}
 		s.writeStmts.preparePending(context.WithoutCancel(ctx))
 	}()
-	if err := fn(&tx{tx: sqlTx, stmts: s.writeStmts}); err != nil {
+	t := &tx{tx: sqlTx, stmts: s.writeStmts}
+	if err := fn(t); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	committed = true
+	s.notices.Publish(t.notices...)
 	return nil
+}
+
+// Watch implements lockbox.Store. SQLite serves one process, so notices
+// come from this process's commits.
+func (s *Store) Watch(ctx context.Context) (<-chan lockbox.EventNotice, error) {
+	return s.notices.Subscribe(ctx), nil
+}
+
+// RunExclusive implements lockbox.Store. One process owns a SQLite
+// database, so the lease is always this process's: fn runs until ctx ends.
+func (s *Store) RunExclusive(ctx context.Context, name string, fn func(ctx context.Context)) error {
+	fn(ctx)
+	return ctx.Err()
 }
 
 // Ping checks that both pools answer.

@@ -21,6 +21,9 @@ import (
 type tx struct {
 	tx    *sql.Tx
 	stmts *stmtCache
+	// notices are the events appended in this transaction, announced to
+	// watchers once it commits.
+	notices []lockbox.EventNotice
 }
 
 var _ lockbox.Tx = (*tx)(nil)

@@ -61,6 +61,8 @@ func All(t *testing.T, newStore func(t *testing.T) lockbox.Store) {
 		{"TicketFilter", testTicketFilter},
 		{"RequestFilter", testRequestFilter},
 		{"ListDueRequests", testListDueRequests},
+		{"Watch", testWatch},
+		{"RunExclusive", testRunExclusive},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
