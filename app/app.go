@@ -162,7 +162,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); s.sweep(sweepCtx) }()
+	go func() {
+		defer wg.Done()
+		// One replica sweeps at a time; when it dies, another takes over.
+		_ = s.store.RunExclusive(sweepCtx, "deadline-sweeper", s.sweep)
+	}()
 
 	errc := make(chan error, 1)
 	go func() {
