@@ -144,12 +144,17 @@ func (r *AccessRequest) end(to RequestStatus, reason string, by UserID, comment 
 	return nil
 }
 
-// open starts the access window at now.
-func (r *AccessRequest) open(now time.Time) error {
+// open starts the access window at now. limit is the tenant's
+// max_access_duration at this moment: it caps the window even when it was
+// lowered after the request was filed, or a policy set a larger cap.
+func (r *AccessRequest) open(now time.Time, limit Duration) error {
 	if err := r.transition(StatusApproved, now); err != nil {
 		return err
 	}
 	d := r.effectiveDuration()
+	if limit > 0 && limit < d {
+		d = limit
+	}
 	start, end := now, now.Add(d.D())
 	r.GrantedDuration = d
 	r.AccessStartsAt = &start

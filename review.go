@@ -133,7 +133,7 @@ func (r *AccessRequest) ApplyReview(p *Principal, in ReviewInput, rc ReviewConte
 			// The customer gets its whole decision window from the moment
 			// it is notified.
 			r.DecisionDeadline = now.Add(rc.Settings.PendingTTL.D())
-		} else if err := r.open(now); err != nil {
+		} else if err := r.open(now, rc.Settings.MaxAccessDuration); err != nil {
 			return out, err
 		}
 	case stage == StageCustomer:
@@ -142,7 +142,7 @@ func (r *AccessRequest) ApplyReview(p *Principal, in ReviewInput, rc ReviewConte
 			return out, err
 		}
 		if met {
-			if err := r.open(now); err != nil {
+			if err := r.open(now, rc.Settings.MaxAccessDuration); err != nil {
 				return out, err
 			}
 		}

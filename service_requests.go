@@ -118,7 +118,7 @@ func (s *Service) CreateRequest(ctx context.Context, p *Principal, in CreateRequ
 			r.Status = StatusPendingCustomer
 		default:
 			r.Status = StatusPendingInternal
-			if err := r.open(now); err != nil {
+			if err := r.open(now, tn.Lockbox.MaxAccessDuration); err != nil {
 				return err
 			}
 		}
