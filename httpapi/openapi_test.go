@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -156,5 +155,4 @@ func TestHealthAndMetrics(t *testing.T) {
 	if !me.MFA || me.ID != w.approver.ID || me.TenantID != w.tenant.ID {
 		t.Fatalf("/v1/me: %+v", me)
 	}
-	_ = json.Valid
 }
