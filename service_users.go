@@ -296,14 +296,8 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 	}
 	var out *User
 	err := s.update(ctx, func(tx *txn) error {
-		u, err := tx.GetUser(ctx, id)
+		u, err := s.activeUser(ctx, tx, p, id)
 		if err != nil {
-			return err
-		}
-		if !u.Active() {
-			return Errorf(CodeNotFound, "user %s not found", id)
-		}
-		if err := userVisible(p, u); err != nil {
 			return err
 		}
 		privileged := in.Roles != nil || in.Groups != nil || in.Isolated != nil
@@ -354,6 +348,21 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 	return out, err
 }
 
+// activeUser loads a user that is not removed and that p may see.
+func (s *Service) activeUser(ctx context.Context, tx *txn, p *Principal, id UserID) (*User, error) {
+	u, err := tx.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !u.Active() {
+		return nil, Errorf(CodeNotFound, "user %s not found", id)
+	}
+	if err := userVisible(p, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // mayChangeUser checks that p may change (or remove) u. privileged is a
 // change of roles, groups or isolation, which the user cannot make alone.
 func (s *Service) mayChangeUser(ctx context.Context, tx *txn, p *Principal, u *User, privileged bool, action string) error {
@@ -400,14 +409,8 @@ func (s *Service) keepOneAdmin(ctx context.Context, tx *txn, t TenantID, changin
 // longer sign in. The record stays, since reviews and events refer to it.
 func (s *Service) DeleteUser(ctx context.Context, p *Principal, id UserID) error {
 	return s.update(ctx, func(tx *txn) error {
-		u, err := tx.GetUser(ctx, id)
+		u, err := s.activeUser(ctx, tx, p, id)
 		if err != nil {
-			return err
-		}
-		if !u.Active() {
-			return Errorf(CodeNotFound, "user %s not found", id)
-		}
-		if err := userVisible(p, u); err != nil {
 			return err
 		}
 		if err := s.mayChangeUser(ctx, tx, p, u, true, "remove"); err != nil {
@@ -451,14 +454,8 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *Principal, id UserID, i
 	secret := NewSecret(APITokenPrefix)
 	var out *TokenOutput
 	err := s.update(ctx, func(tx *txn) error {
-		u, err := tx.GetUser(ctx, id)
+		u, err := s.activeUser(ctx, tx, p, id)
 		if err != nil {
-			return err
-		}
-		if !u.Active() {
-			return Errorf(CodeNotFound, "user %s not found", id)
-		}
-		if err := userVisible(p, u); err != nil {
 			return err
 		}
 		self := p.ID() == u.ID
