@@ -1,0 +1,100 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+// AppendEvent implements lockbox.Tx. It takes the next index of e's log
+// from the log's head row, normalises e.Time to UTC microseconds (what the
+// store keeps, so that an event read back has the same canonical JSON), and
+// stores the leaf bytes with the event. It also queues the event's notice:
+// PostgreSQL delivers it to every listener when, and only if, the
+// transaction commits.
+//
+// Incrementing the head row locks it until commit, so appenders to one log
+// queue there; under SERIALIZABLE the ones that queued fail with a
+// serialisation error when the holder commits, and Update re-runs them.
+func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
+	if e.TenantID == "" {
+		return fmt.Errorf("postgres: append event %s: no tenant (use lockbox.SystemLog for the system log)", e.ID)
+	}
+	if len(e.Data) > 0 && !json.Valid(e.Data) {
+		return fmt.Errorf("postgres: append event %s: its data is not valid JSON", e.ID)
+	}
+	var idx int64
+	err := t.row(ctx, `INSERT INTO log_heads (tenant_id, next_idx) VALUES ($1, 1)
+		ON CONFLICT (tenant_id) DO UPDATE SET next_idx = log_heads.next_idx + 1
+		RETURNING next_idx - 1`, e.TenantID).Scan(&idx)
+	if err != nil {
+		return writeErr(err, "append an event to the log of", "tenant", string(e.TenantID))
+	}
+	e.Index = idx
+	e.Time = ts(e.Time)
+	leaf := e.LeafBytes()
+	var data []byte // NULL when absent
+	if len(e.Data) > 0 {
+		data = e.Data
+	}
+	payload := encodeNotice(t.schema, lockbox.EventNotice{TenantID: e.TenantID, Index: e.Index, Type: e.Type, RequestID: e.RequestID})
+	// One round trip: the insert and its notice.
+	_, err = t.exec(ctx, `WITH appended AS (
+			INSERT INTO events (tenant_id, idx, id, type, time, actor_id, request_id, ticket_id, data, leaf)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING 1
+		) SELECT pg_notify($11, $12) FROM appended`,
+		e.TenantID, e.Index, e.ID, e.Type, e.Time, nullStr(e.ActorID), nullStr(e.RequestID),
+		nullStr(e.TicketID), data, leaf, noticeChannel, payload)
+	if err != nil {
+		return writeErr(err, "append to the log of "+string(e.TenantID), "event", e.ID)
+	}
+	return nil
+}
+
+// ListEvents implements lockbox.Reader: the tenant's events with an index
+// above f.After, oldest first, at most f.Limit of them (all when 0).
+func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
+	var w filter
+	w.eq("tenant_id", f.TenantID)
+	w.add("idx > " + w.arg(f.After))
+	if f.Type != "" {
+		w.eq("type", f.Type)
+	}
+	if f.RequestID != "" {
+		w.eq("request_id", f.RequestID)
+	}
+	if f.TicketID != "" {
+		w.eq("ticket_id", f.TicketID)
+	}
+	var limit any // NULL: no limit
+	if f.Limit > 0 {
+		limit = f.Limit
+	}
+	q := `SELECT tenant_id, idx, id, type, time, actor_id, request_id, ticket_id, data FROM events` +
+		w.where() + ` ORDER BY idx LIMIT ` + w.arg(limit)
+	out := []*lockbox.Event{}
+	err := t.queryEach(ctx, q, w.args, func(rows pgx.Rows) error {
+		var (
+			e    lockbox.Event
+			data []byte
+		)
+		if err := rows.Scan(&e.TenantID, &e.Index, &e.ID, &e.Type, &e.Time,
+			strCol[lockbox.UserID]{&e.ActorID}, strCol[lockbox.RequestID]{&e.RequestID},
+			strCol[lockbox.TicketID]{&e.TicketID}, &data); err != nil {
+			return err
+		}
+		if data != nil {
+			e.Data = json.RawMessage(data)
+		}
+		out = append(out, &e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list events of %s: %w", f.TenantID, err)
+	}
+	return out, nil
+}

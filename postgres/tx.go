@@ -1,0 +1,222 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+// tx implements lockbox.Tx (and so lockbox.Reader) on one pgx transaction.
+// View hands it out as a Reader on a READ ONLY transaction, where writes
+// fail.
+type tx struct {
+	tx     pgx.Tx
+	schema string
+	// failed is the first statement error PostgreSQL reported. After it the
+	// transaction is aborted; Update decides from it whether to re-run fn,
+	// whatever fn made of the error.
+	failed error
+}
+
+var _ lockbox.Tx = (*tx)(nil)
+
+// note records a statement's error and returns it.
+func (t *tx) note(err error) error {
+	var pgErr *pgconn.PgError
+	if t.failed == nil && errors.As(err, &pgErr) {
+		t.failed = err
+	}
+	return err
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := t.tx.Exec(ctx, query, args...)
+	return tag, t.note(err)
+}
+
+// row runs a query expected to return at most one row; its Scan returns
+// pgx.ErrNoRows when there is none.
+func (t *tx) row(ctx context.Context, query string, args ...any) pgx.Row {
+	return notedRow{t: t, row: t.tx.QueryRow(ctx, query, args...)}
+}
+
+// notedRow records the error of its Scan in its transaction.
+type notedRow struct {
+	t   *tx
+	row pgx.Row
+}
+
+func (r notedRow) Scan(dest ...any) error { return r.t.note(r.row.Scan(dest...)) }
+
+// queryEach runs a query and calls scan on every row.
+func (t *tx) queryEach(ctx context.Context, query string, args []any, scan func(pgx.Rows) error) error {
+	rows, err := t.tx.Query(ctx, query, args...)
+	if err != nil {
+		return t.note(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return t.note(err)
+		}
+	}
+	return t.note(rows.Err())
+}
+
+// ts is a time as the store keeps it: UTC, truncated to microseconds as the
+// SQLite store does (PostgreSQL would round).
+func ts(v time.Time) time.Time { return v.UTC().Truncate(time.Microsecond) }
+
+// tsPtr stores nil as NULL.
+func tsPtr(v *time.Time) any {
+	if v == nil {
+		return nil
+	}
+	return ts(*v)
+}
+
+// toJSON marshals a value for a jsonb column. The text is sent as is (pgx
+// passes strings to jsonb untouched), whatever the query execution mode.
+// jsonb columns are scanned straight into their Go values: pgx unmarshals
+// them.
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// nullStr stores an empty string (an absent reference) as NULL.
+func nullStr[T ~string](s T) any {
+	if s == "" {
+		return nil
+	}
+	return string(s)
+}
+
+// strCol scans a nullable text column into a string type; NULL is "".
+type strCol[T ~string] struct{ p *T }
+
+// ScanText implements pgtype.TextScanner.
+func (c strCol[T]) ScanText(v pgtype.Text) error {
+	*c.p = T(v.String) // "" when NULL
+	return nil
+}
+
+// pgError returns the PostgreSQL error in err's chain, if any.
+func pgError(err error) (*pgconn.PgError, bool) {
+	var pgErr *pgconn.PgError
+	ok := errors.As(err, &pgErr)
+	return pgErr, ok
+}
+
+// violates reports whether err is a violation of the named unique
+// constraint or index.
+func violates(err error, constraint string) bool {
+	e, ok := pgError(err)
+	return ok && e.Code == codeUniqueViolation && e.ConstraintName == constraint
+}
+
+// writeErr turns the error of a write into what the service expects: a
+// taken primary key is ErrConflict, text PostgreSQL cannot store is
+// ErrInvalid, anything else is wrapped with what was being done.
+func writeErr(err error, op, kind, id string) error {
+	if violates(err, kind+"s_pkey") {
+		return lockbox.Errorf(lockbox.CodeConflict, "%s %s already exists", kind, id)
+	}
+	if e, ok := pgError(err); ok && (e.Code == codeCharNotInRepertoire || e.Code == codeUntranslatableChar) {
+		// SQLite stores any string; PostgreSQL text refuses NUL characters
+		// and invalid UTF-8. Say so rather than fail with a 500.
+		return fmt.Errorf("%w: %w", lockbox.Errorf(lockbox.CodeInvalid,
+			"%s %s: text must be valid UTF-8 without NUL characters", kind, id), err)
+	}
+	return fmt.Errorf("postgres: %s %s %s: %w", op, kind, id, err)
+}
+
+// notFound is the error of a Get on a missing row.
+func notFound(kind, id string) error {
+	return lockbox.Errorf(lockbox.CodeNotFound, "%s %s not found", kind, id)
+}
+
+// one checks that an UPDATE touched a row, or reports the row missing.
+func one(tag pgconn.CommandTag, kind, id string) error {
+	if tag.RowsAffected() == 0 {
+		return notFound(kind, id)
+	}
+	return nil
+}
+
+// filter builds the WHERE clause of a list query, numbering its
+// parameters.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// arg adds a parameter and returns its placeholder.
+func (f *filter) arg(v any) string {
+	f.args = append(f.args, v)
+	return "$" + strconv.Itoa(len(f.args))
+}
+
+// eq adds the condition column = v.
+func (f *filter) eq(column string, v any) { f.add(column + " = " + f.arg(v)) }
+
+func (f *filter) add(cond string) { f.conds = append(f.conds, cond) }
+
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
+}
+
+// listPage runs a newest-first list query, paged by (created_at, id).
+// selectFrom is "SELECT <columns> FROM <table>"; f holds the filters; the
+// returned token is "" on the last page.
+func listPage[T any](ctx context.Context, t *tx, what, selectFrom string, f filter, page lockbox.Page,
+	scan func(pgx.Rows) (T, error), key func(T) (time.Time, string),
+) ([]T, string, error) {
+	page, err := page.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if page.Token != "" {
+		at, id, err := lockbox.DecodeCursor(page.Token)
+		if err != nil {
+			return nil, "", err
+		}
+		f.add("(created_at, id) < (" + f.arg(ts(at)) + ", " + f.arg(id) + ")")
+	}
+	q := selectFrom + f.where() + " ORDER BY created_at DESC, id DESC LIMIT " + f.arg(page.Size+1)
+	out := []T{}
+	err = t.queryEach(ctx, q, f.args, func(rows pgx.Rows) error {
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list %s: %w", what, err)
+	}
+	next := ""
+	if len(out) > page.Size {
+		out = out[:page.Size]
+		at, id := key(out[len(out)-1])
+		next = lockbox.EncodeCursor(at, id)
+	}
+	return out, next, nil
+}
