@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -26,13 +27,20 @@ type (
 	RequestID string
 )
 
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// idEncoding is base32 with its alphabet in ASCII order, so IDs sort as
+// their bytes do.
+var idEncoding = base32.NewEncoding("234567abcdefghijklmnopqrstuvwxyz").WithPadding(base32.NoPadding)
 
-// NewID returns a random opaque identifier with a readable prefix, such as
-// "req_4f2k…". 80 random bits make collisions irrelevant.
+// NewID returns an opaque identifier with a readable prefix, such as
+// "req_2bq…": 48 bits of the creation time in milliseconds, then 72 random
+// bits. IDs made later sort later, so new rows and their index entries land
+// at the end of the database's B-trees instead of on random pages (fewer
+// pages written per commit); the random part makes collisions irrelevant.
+// The time an ID reveals is the created_at the API shows anyway.
 func NewID(prefix string) string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	var b [15]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return prefix + "_" + idEncoding.EncodeToString(b[:])

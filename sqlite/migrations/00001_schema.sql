@@ -109,7 +109,7 @@ CREATE TABLE requests (
     ended_by           TEXT REFERENCES users (id),
     end_comment        TEXT NOT NULL,
     version            INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX requests_created ON requests (created_at, id);
 CREATE INDEX requests_tenant ON requests (tenant_id, created_at, id);
