@@ -51,6 +51,10 @@ type Event struct {
 	RequestID RequestID       `json:"request_id,omitempty"`
 	TicketID  TicketID        `json:"ticket_id,omitempty"`
 	Data      json.RawMessage `json:"data,omitempty"`
+
+	// Leaf is the canonical JSON as stored: the bytes the tenant's Merkle
+	// tree hashes, served byte for byte. Stores fill it when they read.
+	Leaf []byte `json:"-"`
 }
 
 // EventFilter selects events of one tenant, oldest first.
@@ -75,6 +79,35 @@ func NewEvent(t TenantID, typ EventType, actor UserID, now time.Time, data any) 
 		e.Data = b
 	}
 	return e
+}
+
+// EventFromLeaf decodes a stored leaf. Stores keep each event once, as its
+// leaf, and read the fields back from it. A leaf that does not decode (a
+// damaged row) still yields an event with its index, tenant and leaf, so the
+// log can be served and the damage found by verification rather than hidden
+// by an error.
+func EventFromLeaf(tenant TenantID, index int64, leaf []byte) *Event {
+	e := &Event{}
+	if err := json.Unmarshal(leaf, e); err != nil {
+		e = &Event{Type: "invalid"}
+	}
+	e.TenantID, e.Index, e.Leaf = tenant, index, leaf
+	return e
+}
+
+// Seal gives the event its index in its log and fixes its canonical form:
+// time in UTC microseconds, data as encoding/json writes it inside the leaf
+// (compact, HTML-escaped), and Leaf. Stores call it when they append, so the
+// event the caller holds is exactly what is read back.
+func (e *Event) Seal(index int64) {
+	e.Index = index
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if len(e.Data) > 0 {
+		if b, err := json.Marshal(e.Data); err == nil {
+			e.Data = b
+		}
+	}
+	e.Leaf = e.LeafBytes()
 }
 
 // LeafBytes returns the event's canonical JSON.

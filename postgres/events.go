@@ -34,21 +34,14 @@ func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 	if err != nil {
 		return writeErr(err, "append an event to the log of", "tenant", string(e.TenantID))
 	}
-	e.Index = idx
-	e.Time = ts(e.Time)
-	leaf := e.LeafBytes()
-	var data []byte // NULL when absent
-	if len(e.Data) > 0 {
-		data = e.Data
-	}
+	e.Seal(idx)
 	payload := encodeNotice(t.schema, lockbox.EventNotice{TenantID: e.TenantID, Index: e.Index, Type: e.Type, RequestID: e.RequestID})
 	// One round trip: the insert and its notice.
 	_, err = t.exec(ctx, `WITH appended AS (
-			INSERT INTO events (tenant_id, idx, id, type, time, actor_id, request_id, ticket_id, data, leaf)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING 1
-		) SELECT pg_notify($11, $12) FROM appended`,
-		e.TenantID, e.Index, e.ID, e.Type, e.Time, nullStr(e.ActorID), nullStr(e.RequestID),
-		nullStr(e.TicketID), data, leaf, noticeChannel, payload)
+			INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING 1
+		) SELECT pg_notify($7, $8) FROM appended`,
+		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, noticeChannel, payload)
 	if err != nil {
 		return writeErr(err, "append to the log of "+string(e.TenantID), "event", e.ID)
 	}
@@ -74,23 +67,18 @@ func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	q := `SELECT tenant_id, idx, id, type, time, actor_id, request_id, ticket_id, data FROM events` +
+	q := `SELECT idx, leaf FROM events` +
 		w.where() + ` ORDER BY idx LIMIT ` + w.arg(limit)
 	out := []*lockbox.Event{}
 	err := t.queryEach(ctx, q, w.args, func(rows pgx.Rows) error {
 		var (
-			e    lockbox.Event
-			data []byte
+			idx  int64
+			leaf []byte
 		)
-		if err := rows.Scan(&e.TenantID, &e.Index, &e.ID, &e.Type, &e.Time,
-			strCol[lockbox.UserID]{&e.ActorID}, strCol[lockbox.RequestID]{&e.RequestID},
-			strCol[lockbox.TicketID]{&e.TicketID}, &data); err != nil {
+		if err := rows.Scan(&idx, &leaf); err != nil {
 			return err
 		}
-		if data != nil {
-			e.Data = json.RawMessage(data)
-		}
-		out = append(out, &e)
+		out = append(out, lockbox.EventFromLeaf(f.TenantID, idx, leaf))
 		return nil
 	})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/lockbox-dev/lockbox"
 )
@@ -32,17 +31,10 @@ func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 	case err != nil:
 		return fmt.Errorf("sqlite: append event to the log of %s: %w", e.TenantID, err)
 	}
-	e.Index = last + 1
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	leaf := e.LeafBytes()
-	var data any
-	if len(e.Data) > 0 {
-		data = []byte(e.Data)
-	}
-	_, err = t.exec(ctx, `INSERT INTO events (tenant_id, idx, id, type, time, actor_id, request_id, ticket_id,
-		data, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.TenantID, e.Index, e.ID, e.Type, fmtTime(e.Time), nullStr(e.ActorID), nullStr(e.RequestID),
-		nullStr(e.TicketID), data, leaf)
+	e.Seal(last + 1)
+	_, err = t.exec(ctx, `INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf)
 	if err != nil {
 		if msg, ok := isUnique(err); ok && strings.Contains(msg, "events.id") {
 			return lockbox.Errorf(lockbox.CodeConflict, "event %s already exists", e.ID)
@@ -72,8 +64,7 @@ func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := t.query(ctx, `SELECT tenant_id, idx, id, type, time, actor_id, request_id, ticket_id, data
-		FROM events`+w.where()+` ORDER BY idx LIMIT ?`, append(w.args, limit)...)
+	rows, err := t.query(ctx, `SELECT idx, leaf FROM events`+w.where()+` ORDER BY idx LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
 	}
@@ -81,18 +72,13 @@ func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.
 	out := []*lockbox.Event{}
 	for rows.Next() {
 		var (
-			e    lockbox.Event
-			data []byte
+			idx  int64
+			leaf []byte
 		)
-		if err := rows.Scan(&e.TenantID, &e.Index, &e.ID, &e.Type, timeCol{&e.Time},
-			strCol[lockbox.UserID]{&e.ActorID}, strCol[lockbox.RequestID]{&e.RequestID},
-			strCol[lockbox.TicketID]{&e.TicketID}, &data); err != nil {
+		if err := rows.Scan(&idx, &leaf); err != nil {
 			return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
 		}
-		if data != nil {
-			e.Data = json.RawMessage(data)
-		}
-		out = append(out, &e)
+		out = append(out, lockbox.EventFromLeaf(f.TenantID, idx, leaf))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)

@@ -38,11 +38,13 @@ func appendEvents(t *testing.T, s lockbox.Store, evs ...*lockbox.Event) {
 
 func testEventRoundTrip(t *testing.T, s lockbox.Store) {
 	tenant := lockbox.TenantID(lockbox.NewID("ten"))
-	// Data is stored as given, byte for byte, whitespace and key order
-	// included (a jsonb column would not do): the leaf is computed from it.
-	data := json.RawMessage("{\"z\": 1,  \"a\":\"<b>&amp; caf\u00e9 \\u2028\",\n \"n\":[1.50, -0, 1e3]}")
+	// Data reads back as the leaf holds it: compact and HTML-escaped as
+	// encoding/json writes it, key order and number spelling kept (a jsonb
+	// column would not do).
+	given := json.RawMessage("{\"z\": 1,  \"a\":\"<b>&amp; caf\u00e9 \\u2028\",\n \"n\":[1.50, -0, 1e3]}")
+	data := json.RawMessage(`{"z":1,"a":"\u003cb\u003e\u0026amp; café \u2028","n":[1.50,-0,1e3]}`)
 	full := newEventAt(tenant, lockbox.EventRequestApproved, at(1))
-	full.Data = data
+	full.Data = given
 	bare := &lockbox.Event{TenantID: tenant, ID: lockbox.NewID("evt"), Type: lockbox.EventTenantCreated, Time: at(2)}
 	appendEvents(t, s, full, bare)
 

@@ -155,14 +155,10 @@ CREATE TABLE reviews (
 CREATE TABLE events (
     tenant_id  text NOT NULL,
     idx        bigint NOT NULL,
-    id         text NOT NULL, -- random, never looked up: no index to keep hot
     type       text NOT NULL,
-    time       timestamptz NOT NULL,
-    actor_id   text,
     request_id text,
     ticket_id  text,
-    data       bytea, -- JSON as given, NULL when absent
-    leaf       bytea NOT NULL,
+    leaf       bytea NOT NULL, -- the event, stored once: its canonical JSON
     PRIMARY KEY (tenant_id, idx)
 );
 

@@ -154,18 +154,15 @@ END;
 
 -- Events of every tenant's log, and of the "system" log, which is no tenant
 -- row: hence no foreign key on tenant_id. leaf holds the canonical JSON the
--- Merkle tree hashes, byte for byte.
+-- Merkle tree hashes, byte for byte; the other columns are copies of its
+-- fields that the filters need, so an event is read back from its leaf.
 CREATE TABLE events (
     tenant_id  TEXT NOT NULL,
     idx        INTEGER NOT NULL,
-    id         TEXT NOT NULL, -- random, never looked up: no index to keep hot
     type       TEXT NOT NULL,
-    time       TEXT NOT NULL,
-    actor_id   TEXT,
     request_id TEXT,
     ticket_id  TEXT,
-    data       BLOB, -- JSON as given, NULL when absent
-    leaf       BLOB NOT NULL,
+    leaf       BLOB NOT NULL, -- the event, stored once: its canonical JSON
     PRIMARY KEY (tenant_id, idx)
 ) STRICT, WITHOUT ROWID;
 
