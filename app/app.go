@@ -18,6 +18,7 @@ import (
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/httpapi"
+	"github.com/lockbox-dev/lockbox/postgres"
 	"github.com/lockbox-dev/lockbox/sqlite"
 )
 
@@ -29,7 +30,7 @@ var Version = "dev"
 type Config struct {
 	Addr           string // listen address, default 127.0.0.1:8080
 	DataDir        string // SQLite database directory
-	DatabaseURL    string // postgres://… (not yet supported)
+	DatabaseURL    string // postgres://…; replicas share it
 	PublicURL      string // used in links; default http://<addr>
 	InternalGroup  string // operator group the built-in policy asks for; "-" for none
 	BootstrapToken string
@@ -69,18 +70,12 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Second
 	}
-	if c.DatabaseURL != "" {
-		return nil, errors.New("--database-url: PostgreSQL is not supported yet; use --data-dir (SQLite)")
-	}
-	if c.DataDir == "" {
-		return nil, errors.New("--data-dir is required")
-	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "lockbox.db"))
+	store, err := OpenStore(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("opening the database in %s: %w", c.DataDir, err)
+		return nil, err
 	}
 	m := httpapi.NewMetrics()
 	var policy lockbox.Policy
@@ -108,6 +103,26 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	}
 	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version})
 	return &Server{Config: c, Service: svc, API: api, Metrics: m, store: store, log: c.Logger}, nil
+}
+
+// OpenStore opens the configured store: PostgreSQL when DatabaseURL is set,
+// else SQLite in DataDir. Both apply their migrations.
+func OpenStore(ctx context.Context, c Config) (lockbox.Store, error) {
+	if c.DatabaseURL != "" {
+		s, err := postgres.Open(ctx, c.DatabaseURL, postgres.WithLogger(c.Logger))
+		if err != nil {
+			return nil, fmt.Errorf("--database-url: %w", err)
+		}
+		return s, nil
+	}
+	if c.DataDir == "" {
+		return nil, errors.New("--data-dir or --database-url is required")
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "lockbox.db"))
+	if err != nil {
+		return nil, fmt.Errorf("opening the database in %s: %w", c.DataDir, err)
+	}
+	return s, nil
 }
 
 // Listen opens the listener; Addr then reports the bound address.

@@ -149,11 +149,11 @@ func TestServesHTTPAndTLSAndStopsCleanly(t *testing.T) {
 
 func TestBadConfigurationIsRefused(t *testing.T) {
 	for name, c := range map[string]app.Config{
-		"no data dir":        {},
-		"cert without key":   {DataDir: t.TempDir(), TLSCert: "x.pem"},
-		"postgres":           {DataDir: t.TempDir(), DatabaseURL: "postgres://localhost/x"},
-		"short bootstrap":    {DataDir: t.TempDir(), BootstrapToken: "short"},
-		"file as a data dir": {DataDir: "/dev/null/x"},
+		"no data dir":          {},
+		"cert without key":     {DataDir: t.TempDir(), TLSCert: "x.pem"},
+		"unreachable postgres": {DataDir: t.TempDir(), DatabaseURL: "postgres://postgres@127.0.0.1:1/x?connect_timeout=2"},
+		"short bootstrap":      {DataDir: t.TempDir(), BootstrapToken: "short"},
+		"file as a data dir":   {DataDir: "/dev/null/x"},
 	} {
 		if _, err := app.New(context.Background(), c); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -9,13 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/app"
+	"github.com/lockbox-dev/lockbox/postgres/pgtest"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
@@ -48,6 +51,54 @@ type env struct {
 	logs   *syncBuffer
 	admin  string // the bootstrap operator admin's token
 	dbPath string
+	dbURL  string // PostgreSQL, when the tests run on it
+}
+
+// databaseDump returns everything the database holds as bytes: the SQLite
+// files, or every row of every table of the test's PostgreSQL schema as
+// JSON, for tests that look for what must never be stored.
+func (e *env) databaseDump() []byte {
+	e.t.Helper()
+	var out []byte
+	if e.dbURL == "" {
+		for _, p := range []string{e.dbPath, e.dbPath + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				e.t.Fatal(err)
+			}
+			out = append(out, b...)
+		}
+		return out
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.dbURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, tbl := range tables {
+		rows, err := conn.Query(ctx, `SELECT row_to_json(t)::text FROM `+pgx.Identifier{tbl}.Sanitize()+` t`)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, l := range lines {
+			out = append(out, l...)
+			out = append(out, '\n')
+		}
+	}
+	return out
 }
 
 type syncBuffer struct {
@@ -67,6 +118,21 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testDatabaseURL chooses the engine of the API tests: SQLite by default,
+// PostgreSQL (a fresh schema per test) with LOCKBOX_TEST_ENGINE=postgres.
+// `make test` runs the suite on both.
+func testDatabaseURL(t *testing.T) string {
+	switch e := os.Getenv("LOCKBOX_TEST_ENGINE"); e {
+	case "", "sqlite":
+		return ""
+	case "postgres":
+		return pgtest.URL(t)
+	default:
+		t.Fatalf("LOCKBOX_TEST_ENGINE=%q: want sqlite or postgres", e)
+		return ""
+	}
+}
+
 const bootstrapToken = "bootstrap-token-for-tests-0123456789"
 
 // cheapArgon keeps the many sign-ins of the tests fast; one test checks the
@@ -78,8 +144,9 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	clock := &testClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	logs := &syncBuffer{}
+	dbURL := testDatabaseURL(t)
 	srv, err := app.New(context.Background(), app.Config{
-		DataDir: dir, BootstrapToken: bootstrapToken, Clock: clock.Now, Argon2: cheapArgon,
+		DataDir: dir, DatabaseURL: dbURL, BootstrapToken: bootstrapToken, Clock: clock.Now, Argon2: cheapArgon,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -87,7 +154,7 @@ func newEnv(t *testing.T) *env {
 	}
 	hs := httptest.NewServer(srv.API)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &env{t: t, srv: srv, http: hs, clock: clock, logs: logs, admin: bootstrapToken, dbPath: dir + "/lockbox.db"}
+	return &env{t: t, srv: srv, http: hs, clock: clock, logs: logs, admin: bootstrapToken, dbPath: dir + "/lockbox.db", dbURL: dbURL}
 }
 
 // resp is an API answer.

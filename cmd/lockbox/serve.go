@@ -18,7 +18,7 @@ import (
 
 // serverCommands are the commands that run a server rather than talk to one.
 func serverCommands() []*cobra.Command {
-	return []*cobra.Command{serveCmd(), demoCmd()}
+	return []*cobra.Command{serveCmd(), demoCmd(), migrateCmd()}
 }
 
 // serveFlags are the flags of `lockbox serve`; each has a LOCKBOX_* twin.
@@ -31,7 +31,7 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&f.DataDir, "data-dir", defaultDataDir(), "directory of the embedded SQLite database")
-	fs.StringVar(&f.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…); not yet supported")
+	fs.StringVar(&f.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…): replicas share one database; see docs/deployment.md")
 	fs.StringVar(&f.PublicURL, "public-url", "", "the URL users reach the server at, used in links (default http://<addr>)")
 	fs.StringVar(&f.InternalGroup, "internal-approval-group", "support-leads", `operator group whose approval the built-in JIT policy requires ("-" for none)`)
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
