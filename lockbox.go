@@ -12,7 +12,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -27,20 +26,17 @@ type (
 	RequestID string
 )
 
-// idEncoding is base32 with its alphabet in ASCII order, so IDs sort as
-// their bytes do.
-var idEncoding = base32.NewEncoding("234567abcdefghijklmnopqrstuvwxyz").WithPadding(base32.NoPadding)
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// NewID returns an opaque identifier with a readable prefix, such as
-// "req_2bq…": 48 bits of the creation time in milliseconds, then 72 random
-// bits. IDs made later sort later, so new rows and their index entries land
-// at the end of the database's B-trees instead of on random pages (fewer
-// pages written per commit); the random part makes collisions irrelevant.
-// The time an ID reveals is the created_at the API shows anyway.
+// NewID returns a random opaque identifier with a readable prefix, such as
+// "req_4f2k…". 80 random bits make collisions irrelevant. IDs are random,
+// not time-ordered, on purpose: concurrent transactions then touch different
+// index pages, which keeps PostgreSQL's serialisable isolation (whose
+// B-tree predicate locks cover pages) from failing transactions that never
+// really conflicted.
 func NewID(prefix string) string {
-	var b [15]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
-	if _, err := rand.Read(b[6:]); err != nil {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return prefix + "_" + idEncoding.EncodeToString(b[:])

@@ -9,9 +9,14 @@ import (
 // with the events it appends, so a change and its events commit together or
 // not at all (invariant 5).
 //
-// Transactions are serialisable: an Update sees no concurrent writer's
-// uncommitted work and its reads stay valid until commit. Stores may retry fn
-// on a serialisation conflict, so fn must have no effects outside tx.
+// Transactions on one log are serial: an Update sees no concurrent writer's
+// uncommitted work, and of two Updates that append to the same log, one runs
+// entirely after the other (SQLite has one writer; PostgreSQL makes every
+// append write the log's head row, so the later transaction fails and runs
+// again). Use cases rely on this: each appends to the log of the tenant
+// whose data it reads and changes. Stores may retry fn on a conflict, so fn
+// must have no effects outside tx, and fn must return once a Tx method
+// failed (PostgreSQL aborts the transaction).
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Reader) error) error

@@ -96,6 +96,11 @@ type people struct {
 }
 
 func seed(b *testing.B, svc *lockbox.Service) *people {
+	return seedTenant(b, svc, bootstrap(b, svc), "bench")
+}
+
+// bootstrap creates the first operator admin and returns its principal.
+func bootstrap(b *testing.B, svc *lockbox.Service) *lockbox.Principal {
 	ctx := context.Background()
 	token := lockbox.NewSecret("bench_")
 	if _, err := svc.Bootstrap(ctx, token); err != nil {
@@ -105,23 +110,31 @@ func seed(b *testing.B, svc *lockbox.Service) *people {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tn, err := svc.CreateTenant(ctx, op, lockbox.CreateTenantInput{Name: "Bench"})
+	return op
+}
+
+// seedTenant onboards a tenant with an approver, an engineer, a lead and a
+// ticket; name keeps the e-mails of several tenants apart.
+func seedTenant(b *testing.B, svc *lockbox.Service, op *lockbox.Principal, name string) *people {
+	ctx := context.Background()
+	tn, err := svc.CreateTenant(ctx, op, lockbox.CreateTenantInput{Name: name})
 	if err != nil {
 		b.Fatal(err)
 	}
-	mk := func(by *lockbox.Principal, in lockbox.CreateUserInput) *lockbox.Principal {
+	mk := func(by *lockbox.Principal, who string, in lockbox.CreateUserInput) *lockbox.Principal {
 		in.Password = "bench-password-123"
+		in.Email, in.DisplayName = who+"@"+name+".example", who
 		u, err := svc.CreateUser(ctx, by, in)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return &lockbox.Principal{User: u, AMR: []string{"pwd", "otp"}}
 	}
-	admin := mk(op, lockbox.CreateUserInput{Email: "admin@bench.example", DisplayName: "admin", Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}})
+	admin := mk(op, "admin", lockbox.CreateUserInput{Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}})
 	p := &people{svc: svc}
-	p.approver = mk(admin, lockbox.CreateUserInput{Email: "approver@bench.example", DisplayName: "approver", Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}})
-	p.engineer = mk(op, lockbox.CreateUserInput{Email: "eng@bench.example", DisplayName: "eng", Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}})
-	p.lead = mk(op, lockbox.CreateUserInput{Email: "lead@bench.example", DisplayName: "lead", Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}, Groups: []string{"support-leads"}})
+	p.approver = mk(admin, "approver", lockbox.CreateUserInput{Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}})
+	p.engineer = mk(op, "eng", lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}})
+	p.lead = mk(op, "lead", lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}, Groups: []string{"support-leads"}})
 	tk, err := svc.CreateTicket(ctx, admin, lockbox.CreateTicketInput{TenantID: tn.ID, Title: "bench", Severity: 2})
 	if err != nil {
 		b.Fatal(err)

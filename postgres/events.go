@@ -18,8 +18,9 @@ import (
 // transaction commits.
 //
 // Incrementing the head row locks it until commit, so appenders to one log
-// queue there; under SERIALIZABLE the ones that queued fail with a
-// serialisation error when the holder commits, and Update re-runs them.
+// queue there; under REPEATABLE READ the ones that queued fail with a
+// serialisation error when the holder commits, and Update re-runs them on
+// fresh data: this is what makes the changes of one tenant serial.
 func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 	if e.TenantID == "" {
 		return fmt.Errorf("postgres: append event %s: no tenant (use lockbox.SystemLog for the system log)", e.ID)

@@ -35,6 +35,7 @@ func Shared(t *testing.T, open func(t *testing.T) (a, b lockbox.Store)) {
 		{"CompareAndSetAcrossStores", testSharedCompareAndSet},
 		{"ReadModifyWriteAcrossStores", testSharedReadModifyWrite},
 		{"ExclusiveAcrossStores", testSharedExclusive},
+		{"NoWriteSkewAcrossStores", testSharedNoWriteSkew},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -348,4 +349,76 @@ func testSharedExclusive(t *testing.T, a, b lockbox.Store) {
 	if n := overlaps.Load(); n > 0 {
 		t.Fatalf("the lease was held by both stores at once (%d times)", n)
 	}
+}
+
+// testSharedNoWriteSkew checks the property use cases rely on: two Updates
+// that append to one log never both commit on the same reads. Here two
+// replicas each demote a different one of a tenant's two admins, each only
+// if it still sees another admin (the service's "keep one admin" rule):
+// run serially, the second must see one admin and refuse. Repeated, since a
+// race may or may not overlap.
+func testSharedNoWriteSkew(t *testing.T, a, b lockbox.Store) {
+	f := newFixture(t, a)
+	for round := range 10 {
+		second := newCustomer(f.tenant.ID, fmt.Sprintf("adm%d", round), at(2), lockbox.RoleTenantAdmin)
+		update(t, a, func(ctx context.Context, tx lockbox.Tx) error { return tx.CreateUser(ctx, second) })
+		admins := []*lockbox.User{getUser(t, a, f.admin.ID), second}
+		var (
+			start   = make(chan struct{})
+			wg      sync.WaitGroup
+			demoted atomic.Int32
+		)
+		for i, s := range []lockbox.Store{a, b} {
+			wg.Go(func() {
+				<-start
+				err := s.Update(t.Context(), func(tx lockbox.Tx) error {
+					n, err := tx.CountTenantAdmins(t.Context(), f.tenant.ID)
+					if err != nil || n < 2 {
+						return err
+					}
+					u, err := tx.GetUser(t.Context(), admins[i].ID)
+					if err != nil {
+						return err
+					}
+					u.Roles = []lockbox.Role{lockbox.RoleMember}
+					if err := tx.UpdateUser(t.Context(), u); err != nil {
+						return err
+					}
+					demoted.Add(1)
+					return tx.AppendEvent(t.Context(), newEventAt(f.tenant.ID, lockbox.EventUserUpdated, at(3)))
+				})
+				if err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		n := read(t, a, func(ctx context.Context, r lockbox.Reader) (int, error) { return r.CountTenantAdmins(ctx, f.tenant.ID) })
+		if n != 1 {
+			t.Fatalf("round %d: %d tenant admins left after two racing demotions, want 1 (write skew)", round, n)
+		}
+		// Restore the fixture's admin for the next round.
+		update(t, a, func(ctx context.Context, tx lockbox.Tx) error {
+			u, err := tx.GetUser(ctx, f.admin.ID)
+			if err != nil {
+				return err
+			}
+			u.Roles = []lockbox.Role{lockbox.RoleTenantAdmin}
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			u2, err := tx.GetUser(ctx, second.ID)
+			if err != nil {
+				return err
+			}
+			u2.Roles = []lockbox.Role{lockbox.RoleMember}
+			return tx.UpdateUser(ctx, u2)
+		})
+	}
+}
+
+func getUser(t *testing.T, s lockbox.Store, id lockbox.UserID) *lockbox.User {
+	t.Helper()
+	return read(t, s, func(ctx context.Context, r lockbox.Reader) (*lockbox.User, error) { return r.GetUser(ctx, id) })
 }
