@@ -204,23 +204,48 @@ func (s *Service) ResolveTicket(ctx context.Context, p *Principal, id TicketID) 
 // ListEvents reads a tenant's log, oldest first, after the given index (-1
 // for the start): the tenant's admins and approvers, and operators.
 func (s *Service) ListEvents(ctx context.Context, p *Principal, f EventFilter) ([]*Event, error) {
-	if err := tenantVisible(p, f.TenantID); err != nil {
-		return nil, err
-	}
-	if !p.User.IsOperator() && !p.User.IsApproverOf(f.TenantID) {
-		return nil, Errorf(CodeForbidden, "only the tenant's admins and approvers, and operators, read its log")
-	}
 	if f.Limit < 1 || f.Limit > MaxPageSize {
 		return nil, Errorf(CodeInvalid, "page_size must be between 1 and %d", MaxPageSize)
 	}
+	if err := s.AuthorizeLogRead(ctx, p, f.TenantID); err != nil {
+		return nil, err
+	}
 	var out []*Event
 	err := s.view(ctx, func(r Reader) error {
-		if _, err := r.GetTenant(ctx, f.TenantID); err != nil {
-			return err
-		}
 		var err error
 		out, err = r.ListEvents(ctx, f)
 		return err
 	})
 	return out, err
+}
+
+// AuthorizeLogRead checks that p may read tenant t's log (its events, and
+// its Merkle tree's checkpoints, entries and proofs): the tenant's admins
+// and approvers, and operators. The system log (operator users) is the
+// operators'. An empty tenant asks for what every log reader may see, such
+// as the log's public key.
+func (s *Service) AuthorizeLogRead(ctx context.Context, p *Principal, t TenantID) error {
+	u := p.User
+	switch {
+	case t == "":
+		if u.IsOperator() || (u.Kind == KindCustomer && u.IsApproverOf(u.TenantID)) {
+			return nil
+		}
+		return Errorf(CodeForbidden, "only operators and tenants' admins and approvers read logs")
+	case t == SystemLog:
+		if u.IsOperator() {
+			return nil
+		}
+		return Errorf(CodeNotFound, "tenant %s not found", t)
+	}
+	if err := tenantVisible(p, t); err != nil {
+		return err
+	}
+	if !u.IsOperator() && !u.IsApproverOf(t) {
+		return Errorf(CodeForbidden, "only the tenant's admins and approvers, and operators, read its log")
+	}
+	return s.view(ctx, func(r Reader) error {
+		_, err := r.GetTenant(ctx, t)
+		return err
+	})
 }

@@ -36,6 +36,24 @@ type Store interface {
 	// holder dies, its lease passes to a survivor. It returns when ctx ends;
 	// fn's context ends when the lease is lost.
 	RunExclusive(ctx context.Context, name string, fn func(ctx context.Context)) error
+
+	// GetSecret returns the value of the named secret, such as the log
+	// signing key, and its version, which PutSecret takes back. It fails
+	// with an error matching ErrNotFound when the secret was never stored.
+	// Secrets live in the database, not on a replica's disk, so that every
+	// replica sharing the database signs with the same key.
+	GetSecret(ctx context.Context, name string) (value []byte, version int64, err error)
+	// PutSecret stores a secret by compare-and-set, in a transaction of
+	// its own (not inside Update's fn: SQLite's one writer would wait for
+	// itself). version is the version the caller read (0 to create the
+	// secret), and the secret is stored with version+1. When the stored
+	// version is not version (another replica wrote first, the secret
+	// already exists on create, or it does not exist on update), nothing
+	// changes and the error matches ErrConflict: the caller reads the
+	// winner's value instead. The value is stored as given: callers
+	// encrypt it.
+	PutSecret(ctx context.Context, name string, value []byte, version int64) error
+
 	Close() error
 }
 

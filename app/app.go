@@ -34,6 +34,13 @@ type Config struct {
 	PublicURL      string // used in links; default http://<addr>
 	InternalGroup  string // operator group the built-in policy asks for; "-" for none
 	BootstrapToken string
+	// LogOrigin names the tenant logs in their checkpoints
+	// (<origin>/tenants/<id>); default: the public URL's host and path.
+	LogOrigin string
+	// SecretKey (base64, 32 bytes) encrypts the signing keys kept in the
+	// database. Required with PostgreSQL; SQLite creates secret.key in
+	// DataDir when it is empty.
+	SecretKey string
 	TLSCert        string
 	TLSKey         string
 	// SweepInterval is how often passed deadlines are applied in the
@@ -50,8 +57,9 @@ type Server struct {
 	Service *lockbox.Service
 	API     *httpapi.Server
 	Metrics *httpapi.Metrics
-	store   lockbox.Store
-	log     *slog.Logger
+	store    lockbox.Store
+	logStore LogStore
+	log      *slog.Logger
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -101,8 +109,18 @@ func New(ctx context.Context, c Config) (*Server, error) {
 			c.Logger.Info("bootstrap: created the first operator admin; its API token is LOCKBOX_BOOTSTRAP_TOKEN")
 		}
 	}
-	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version})
-	return &Server{Config: c, Service: svc, API: api, Metrics: m, store: store, log: c.Logger}, nil
+	key, err := loadSecretKey(c)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	logHandler, err := newLogHandler(ctx, c, store, key)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version, Log: logHandler})
+	return &Server{Config: c, Service: svc, API: api, Metrics: m, store: store, logStore: logHandler.Storage.(LogStore), log: c.Logger}, nil
 }
 
 // OpenStore opens the configured store: PostgreSQL when DatabaseURL is set,
@@ -177,10 +195,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		// One replica sweeps at a time; when it dies, another takes over.
 		_ = s.store.RunExclusive(sweepCtx, "deadline-sweeper", s.sweep)
+	}()
+	go func() {
+		defer wg.Done()
+		_ = s.store.RunExclusive(sweepCtx, "log-sequencer", s.sequence)
 	}()
 
 	errc := make(chan error, 1)

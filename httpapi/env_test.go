@@ -133,6 +133,9 @@ func testDatabaseURL(t *testing.T) string {
 	}
 }
 
+// testSecretKey encrypts the test server's signing keys in its database.
+const testSecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 const bootstrapToken = "bootstrap-token-for-tests-0123456789"
 
 // cheapArgon keeps the many sign-ins of the tests fast; one test checks the
@@ -146,7 +149,7 @@ func newEnv(t *testing.T) *env {
 	logs := &syncBuffer{}
 	dbURL := testDatabaseURL(t)
 	srv, err := app.New(context.Background(), app.Config{
-		DataDir: dir, DatabaseURL: dbURL, BootstrapToken: bootstrapToken, Clock: clock.Now, Argon2: cheapArgon,
+		DataDir: dir, DatabaseURL: dbURL, SecretKey: testSecretKey, BootstrapToken: bootstrapToken, Clock: clock.Now, Argon2: cheapArgon,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -40,8 +40,12 @@ func openAPIDocument(routes []route, version string) map[string]any {
 		if rt.Out == nil {
 			resp[itoa(rt.Status)] = map[string]any{"description": "done"}
 		} else {
+			ct := rt.ContentType
+			if ct == "" {
+				ct = "application/json"
+			}
 			resp[itoa(rt.Status)] = map[string]any{"description": "success", "content": map[string]any{
-				"application/json": map[string]any{"schema": g.schema(rt.Out)}}}
+				ct: map[string]any{"schema": g.schema(rt.Out)}}}
 		}
 		resp["default"] = map[string]any{"description": "an error", "content": map[string]any{
 			"application/json": map[string]any{"schema": g.schema(reflect.TypeFor[lockbox.ErrorBody]())}}}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/tlog"
 )
 
 // route is one API operation. The mux and the OpenAPI document are both
@@ -20,7 +21,12 @@ type route struct {
 	Query  []param
 	In     reflect.Type // nil: no body
 	Out    reflect.Type // nil: no body (204)
-	handle func(c *call, body io.Reader) (any, error)
+	// ContentType of the answer, when not JSON (documentation only).
+	ContentType string
+	handle      func(c *call, body io.Reader) (any, error)
+	// raw, when set, answers the call itself once it is authenticated and
+	// authorised (the transparency log endpoints, served by package tlog).
+	raw http.Handler
 }
 
 // param is a documented query parameter.
@@ -50,6 +56,14 @@ func op[In, Out any](method, path string, status int, summary, who string, fn fu
 	return rt
 }
 
+// logOp is a transparency-log endpoint: the API authenticates the caller
+// and checks it may read the tenant's log (path wildcard "id"; none for the
+// key), then h answers with the shapes of DESIGN §6.
+func logOp(path, summary string, out reflect.Type, h http.Handler, query ...param) route {
+	return route{Method: "GET", Path: path, Summary: summary, Who: "operators; the tenant's admins and approvers",
+		Status: 200, Out: out, Query: query, raw: h}
+}
+
 func (rt route) public() route               { rt.Public = true; return rt }
 func (rt route) withQuery(ps ...param) route { rt.Query = append(rt.Query, ps...); return rt }
 
@@ -60,7 +74,7 @@ var pageParams = []param{
 
 func (s *Server) apiRoutes() []route {
 	svc := s.svc
-	return []route{
+	rs := []route{
 		op("POST", "/v1/auth/login", 200, "Sign in with e-mail, password and optionally a TOTP code (which makes the session MFA)", "anyone",
 			func(c *call, in *lockbox.LoginInput) (*lockbox.LoginOutput, error) {
 				if err := s.limiter.allow(clientIP(c.r), in.Email); err != nil {
@@ -214,6 +228,21 @@ func (s *Server) apiRoutes() []route {
 				return svc.Revoke(c.ctx, c.p, lockbox.RequestID(c.path("id")), in.Reason)
 			}),
 	}
+	if h := s.log; h != nil {
+		checkpoint := logOp("/v1/tenants/{id}/log/checkpoint", "The tenant log's latest signed checkpoint (C2SP tlog-checkpoint, a signed note)", reflect.TypeFor[string](), h)
+		checkpoint.ContentType = "text/plain"
+		rs = append(rs,
+			logOp("/v1/log/key", "The verifier key of the log checkpoints (name+hash+key)", reflect.TypeFor[tlog.KeyResponse](), h),
+			checkpoint,
+			logOp("/v1/tenants/{id}/log/entries", "The tenant log's entries: leaf bytes (base64) and the event", reflect.TypeFor[tlog.EntriesResponse](), h,
+				param{"start", "first index (default 0)"}, param{"end", "index after the last (at most 10000 per answer)"}),
+			logOp("/v1/tenants/{id}/log/proofs/inclusion", "RFC 6962 inclusion proof of an entry in the tree of a size", reflect.TypeFor[tlog.ProofResponse](), h,
+				param{"index", "the entry"}, param{"size", "the tree size"}),
+			logOp("/v1/tenants/{id}/log/proofs/consistency", "RFC 6962 consistency proof between two tree sizes", reflect.TypeFor[tlog.ProofResponse](), h,
+				param{"from", "the older size"}, param{"to", "the newer size"}),
+		)
+	}
+	return rs
 }
 
 // listEvents pages through a tenant's log by index.

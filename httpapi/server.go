@@ -26,12 +26,13 @@ const MaxBodyBytes = 1 << 20
 // Server is the API's http.Handler.
 type Server struct {
 	svc     *lockbox.Service
-	log     *slog.Logger
+	logger  *slog.Logger
 	metrics *Metrics
 	limiter *loginLimiter
 	mux     *http.ServeMux
 	routes  []route
 	openapi []byte
+	log     http.Handler
 }
 
 // Options configure a Server.
@@ -42,6 +43,9 @@ type Options struct {
 	// client address, may make per minute (default 10 and 60).
 	LoginPerEmail, LoginPerIP int
 	Version                   string
+	// Log serves the transparency log endpoints (a *tlog.Handler); the API
+	// authenticates and authorises before handing a call to it.
+	Log http.Handler
 }
 
 // New returns the API handler for the service.
@@ -58,7 +62,7 @@ func New(svc *lockbox.Service, o Options) *Server {
 	if o.LoginPerIP <= 0 {
 		o.LoginPerIP = 60
 	}
-	s := &Server{svc: svc, log: o.Logger, metrics: o.Metrics, mux: http.NewServeMux(),
+	s := &Server{svc: svc, logger: o.Logger, metrics: o.Metrics, mux: http.NewServeMux(), log: o.Log,
 		limiter: newLoginLimiter(o.LoginPerEmail, o.LoginPerIP)}
 	s.routes = s.apiRoutes()
 	for _, rt := range s.routes {
@@ -80,7 +84,7 @@ func New(svc *lockbox.Service, o Options) *Server {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := svc.Store().Ping(ctx); err != nil {
-			s.log.Error("readiness check failed", "err", err)
+			s.logger.Error("readiness check failed", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 			return
 		}
@@ -160,9 +164,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			attrs = append(attrs, "user", c.p.ID())
 		}
 		if status >= 500 {
-			s.log.Error("request failed", append(attrs, "err", err)...)
+			s.logger.Error("request failed", append(attrs, "err", err)...)
 		} else {
-			s.log.Info("request", attrs...)
+			s.logger.Info("request", attrs...)
 		}
 	}))
 }
@@ -184,6 +188,14 @@ func (s *Server) serve(w http.ResponseWriter, c *call, rt route) (status int, er
 			return 0, err
 		}
 		c.p = p
+	}
+	if rt.raw != nil {
+		if err := s.svc.AuthorizeLogRead(c.ctx, c.p, lockbox.TenantID(c.path("id"))); err != nil {
+			return 0, err
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rt.raw.ServeHTTP(rec, c.r)
+		return rec.status, nil
 	}
 	out, err := rt.handle(c, c.r.Body)
 	if err != nil {

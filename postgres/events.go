@@ -28,17 +28,32 @@ func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 	if len(e.Data) > 0 && !json.Valid(e.Data) {
 		return fmt.Errorf("postgres: append event %s: its data is not valid JSON", e.ID)
 	}
+	idx, err := t.nextIndex(ctx, e.TenantID)
+	if err != nil {
+		return err
+	}
+	e.Seal(idx)
+	return t.insertEvent(ctx, e)
+}
+
+// nextIndex takes the next index of the tenant's log from its head row,
+// which stays locked until the transaction ends.
+func (t *tx) nextIndex(ctx context.Context, tenant lockbox.TenantID) (int64, error) {
 	var idx int64
 	err := t.row(ctx, `INSERT INTO log_heads (tenant_id, next_idx) VALUES ($1, 1)
 		ON CONFLICT (tenant_id) DO UPDATE SET next_idx = log_heads.next_idx + 1
-		RETURNING next_idx - 1`, e.TenantID).Scan(&idx)
+		RETURNING next_idx - 1`, tenant).Scan(&idx)
 	if err != nil {
-		return writeErr(err, "append an event to the log of", "tenant", string(e.TenantID))
+		return 0, writeErr(err, "append an event to the log of", "tenant", string(tenant))
 	}
-	e.Seal(idx)
+	return idx, nil
+}
+
+// insertEvent stores a sealed event, e.Leaf at e.Index, with its notice.
+func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	payload := encodeNotice(t.schema, lockbox.EventNotice{TenantID: e.TenantID, Index: e.Index, Type: e.Type, RequestID: e.RequestID})
 	// One round trip: the insert and its notice.
-	_, err = t.exec(ctx, `WITH appended AS (
+	_, err := t.exec(ctx, `WITH appended AS (
 			INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING 1
 		) SELECT pg_notify($7, $8) FROM appended`,

@@ -24,6 +24,11 @@
 //     advisory lock, which PostgreSQL drops when the holder's session dies.
 //   - Open migrates the schema (goose) under an advisory lock, so replicas
 //     starting together migrate exactly once.
+//   - The tenant Merkle logs (tlog.Storage) move their tree heads, and the
+//     shared secrets (the log signing key) their versions, by
+//     compare-and-set in READ COMMITTED transactions: of two replicas, the
+//     later finds the row changed and reports it (tlog.ErrHeadMoved,
+//     lockbox.ErrConflict) instead of failing to serialise.
 //
 // LISTEN and session advisory locks need real sessions: point lockbox at
 // PostgreSQL itself or at a session-mode pooler, not a transaction-mode one.

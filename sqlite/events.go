@@ -23,16 +23,31 @@ func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 	if len(e.Data) > 0 && !json.Valid(e.Data) {
 		return fmt.Errorf("sqlite: append event %s: its data is not valid JSON", e.ID)
 	}
+	idx, err := t.nextIndex(ctx, e.TenantID)
+	if err != nil {
+		return err
+	}
+	e.Seal(idx)
+	return t.insertEvent(ctx, e)
+}
+
+// nextIndex returns the index the next event of the tenant's log takes.
+func (t *tx) nextIndex(ctx context.Context, tenant lockbox.TenantID) (int64, error) {
 	var last int64
-	err := t.queryRow(ctx, `SELECT idx FROM events WHERE tenant_id = ? ORDER BY idx DESC LIMIT 1`, e.TenantID).Scan(&last)
+	err := t.queryRow(ctx, `SELECT idx FROM events WHERE tenant_id = ? ORDER BY idx DESC LIMIT 1`, tenant).Scan(&last)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		last = -1
+		return 0, nil
 	case err != nil:
-		return fmt.Errorf("sqlite: append event to the log of %s: %w", e.TenantID, err)
+		return 0, fmt.Errorf("sqlite: append event to the log of %s: %w", tenant, err)
 	}
-	e.Seal(last + 1)
-	_, err = t.exec(ctx, `INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf)
+	return last + 1, nil
+}
+
+// insertEvent stores a sealed event, e.Leaf at e.Index, and queues its
+// notice for when the transaction commits.
+func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
+	_, err := t.exec(ctx, `INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf)
 	if err != nil {

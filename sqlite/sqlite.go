@@ -9,6 +9,10 @@
 // state and never wait for the writer. Commits are durable: the database runs
 // with journal_mode=WAL and synchronous=FULL.
 //
+// The Store also keeps the tenant Merkle logs (tlog.Storage, over the events
+// table) and the shared secrets. The database file, and its -wal and -shm
+// files, are readable by their owner only: they hold the secrets.
+//
 // The schema is versioned with goose migrations embedded in the binary and
 // applied by Open.
 package sqlite
@@ -67,6 +71,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create the database directory: %w", err)
 	}
+	if err := createPrivate(abs); err != nil {
+		return nil, err
+	}
 
 	writer, err := sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
@@ -88,6 +95,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = writer.Close()
 		return nil, err
 	}
+	// The writer put the file in WAL mode, so the -wal and -shm files
+	// exist now. SQLite creates them with the database file's permissions,
+	// but ones a crashed process left behind keep theirs.
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := restrictFile(abs + suffix); err != nil {
+			_ = writer.Close()
+			return nil, err
+		}
+	}
 
 	// The reader pool opens once the file is in WAL mode and migrated.
 	reader, err := sql.Open("sqlite", dsn(abs, false))
@@ -105,6 +121,45 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", abs, err)
 	}
 	return s, nil
+}
+
+// privatePerm is the mode of the database file and of its -wal and -shm
+// files: they hold the secrets (lockbox.Store.GetSecret), password hashes
+// and credential hashes, so only the owner may read them.
+const privatePerm fs.FileMode = 0o600
+
+// createPrivate creates the database file, empty, with privatePerm when it
+// does not exist (SQLite would create it with 0644 less the umask), or
+// restricts the permissions of an existing one. SQLite gives the -wal and
+// -shm files it creates the database file's permissions.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, privatePerm)
+	if err != nil {
+		return fmt.Errorf("sqlite: create the database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: create the database file: %w", err)
+	}
+	return restrictFile(path)
+}
+
+// restrictFile removes the permissions beyond privatePerm from a file, if it
+// exists: a database created by an older lockbox, or copied in with a
+// looser mode, is tightened when opened.
+func restrictFile(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: database file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&^privatePerm != 0 {
+		if err := os.Chmod(path, perm&privatePerm); err != nil {
+			return fmt.Errorf("sqlite: restrict the permissions of %s (mode %o) to its owner: %w", path, perm, err)
+		}
+	}
+	return nil
 }
 
 // dsn is the data source name of the writer or of a reader connection. The
@@ -172,6 +227,11 @@ func (s *Store) Path() string { return s.path }
 // View runs fn in a read-only transaction on the reader pool. It sees the
 // state committed when it began.
 func (s *Store) View(ctx context.Context, fn func(lockbox.Reader) error) error {
+	return s.read(ctx, func(t *tx) error { return fn(t) })
+}
+
+// read is View for the store's own methods, which need the *tx.
+func (s *Store) read(ctx context.Context, fn func(*tx) error) error {
 	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read transaction: %w", err)
@@ -187,7 +247,12 @@ func (s *Store) View(ctx context.Context, fn func(lockbox.Reader) error) error {
 // re-panics). SQLite never reports a serialisation conflict under BEGIN
 // IMMEDIATE, so fn runs exactly once. fn must not call Update itself: the
 // writer has one connection, which fn's transaction holds.
-func (s *Store) Update(ctx context.Context, fn func(lockbox.Tx) error) (err error) {
+func (s *Store) Update(ctx context.Context, fn func(lockbox.Tx) error) error {
+	return s.update(ctx, func(t *tx) error { return fn(t) })
+}
+
+// update is Update for the store's own methods, which need the *tx.
+func (s *Store) update(ctx context.Context, fn func(*tx) error) (err error) {
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin transaction: %w", err)

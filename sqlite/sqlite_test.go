@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -329,4 +330,40 @@ func BenchmarkUpdateAppendEvent(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The database holds secrets: its file and the -wal and -shm files are
+// readable by their owner only, from the first Open, and files left with a
+// looser mode (by an older lockbox, or a crash) are tightened by the next.
+func TestFilePermissions(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permissions")
+	}
+	path := filepath.Join(t.TempDir(), "lockbox.db")
+	files := []string{path, path + "-wal", path + "-shm"}
+	check := func(what string) {
+		t.Helper()
+		for _, f := range files {
+			fi, err := os.Stat(f)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if perm := fi.Mode().Perm(); perm != 0o600 {
+				t.Errorf("%s: %s has mode %o, want 600", what, filepath.Base(f), perm)
+			}
+		}
+	}
+	s := open(t, path)
+	if err := s.PutSecret(t.Context(), "key", []byte("secret"), 0); err != nil {
+		t.Fatal(err)
+	}
+	check("new database")
+
+	for _, f := range files {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open(t, path) // while s holds the -wal and -shm files
+	check("database opened again")
 }

@@ -22,9 +22,10 @@ import (
 // The tests check that a watcher of one store hears events committed through
 // the other, within a second and only once they commit; that appends through
 // both to one log are numbered without gaps; that concurrent
-// compare-and-set updates of a request through both lose no update; and
-// that a lease is held by one store at a time and passes to the other when
-// its holder closes.
+// compare-and-set updates of a request through both lose no update; that
+// a lease is held by one store at a time and passes to the other when its
+// holder closes; and that of two stores creating or updating the same
+// secret at once, exactly one wins.
 func Shared(t *testing.T, open func(t *testing.T) (a, b lockbox.Store)) {
 	tests := []struct {
 		name string
@@ -36,6 +37,7 @@ func Shared(t *testing.T, open func(t *testing.T) (a, b lockbox.Store)) {
 		{"ReadModifyWriteAcrossStores", testSharedReadModifyWrite},
 		{"ExclusiveAcrossStores", testSharedExclusive},
 		{"NoWriteSkewAcrossStores", testSharedNoWriteSkew},
+		{"SecretsAcrossStores", testSharedSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,8 +6,9 @@
 // would check: every field of every entity survives a round trip, missing
 // rows are ErrNotFound, failed transactions leave nothing behind, requests
 // change by compare-and-set, reviews and events are append-only, every
-// tenant's log is numbered 0, 1, 2… without gaps, and lists page newest
-// first.
+// tenant's log is numbered 0, 1, 2… without gaps, lists page newest first,
+// and secrets change by compare-and-set. Logs checks the tenant Merkle logs
+// the stores also keep.
 package storetest
 
 import (
@@ -63,6 +64,7 @@ func All(t *testing.T, newStore func(t *testing.T) lockbox.Store) {
 		{"ListDueRequests", testListDueRequests},
 		{"Watch", testWatch},
 		{"RunExclusive", testRunExclusive},
+		{"Secrets", testSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

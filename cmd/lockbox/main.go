@@ -212,7 +212,7 @@ signed in to, else ` + DefaultServer + `.`,
 
 	root.AddCommand(
 		c.loginCmd(), c.logoutCmd(), c.whoamiCmd(), c.totpCmd(),
-		c.tenantCmd(), c.lockboxCmd(), c.userCmd(), c.ticketCmd(), c.requestCmd(), c.eventsCmd(),
+		c.tenantCmd(), c.lockboxCmd(), c.userCmd(), c.ticketCmd(), c.requestCmd(), c.eventsCmd(), c.logCmd(),
 	)
 	addServerCommands(root)
 	for _, cmd := range root.Commands() {
@@ -290,6 +290,16 @@ func (c *cli) newClient(server, token string) *client.Client {
 // different --server the command fails rather than hand the token to
 // another host.
 func (c *cli) apiClient() (*client.Client, error) {
+	server, token, err := c.credentialsFor()
+	if err != nil {
+		return nil, err
+	}
+	return c.newClient(server, token), nil
+}
+
+// credentialsFor resolves the server and bearer token of this command, with
+// the rules of apiClient.
+func (c *cli) credentialsFor() (server, token string, err error) {
 	profile := c.profileName()
 	explicit := c.token
 	if explicit == "" {
@@ -301,25 +311,25 @@ func (c *cli) apiClient() (*client.Client, error) {
 	case err == nil:
 		stored = creds.Profiles[profile]
 	case explicit == "":
-		return nil, err
+		return "", "", err
 	}
-	server := c.serverURL(stored)
+	server = c.serverURL(stored)
 	switch {
 	case c.token != "":
 		c.credentials = "--token"
-		return c.newClient(server, c.token), nil
+		return server, c.token, nil
 	case explicit != "":
 		c.credentials = "LOCKBOX_TOKEN"
-		return c.newClient(server, explicit), nil
+		return server, explicit, nil
 	case stored == nil || stored.Token == "":
-		return nil, fmt.Errorf("not signed in (profile %q): run lockbox%s login --email … or set LOCKBOX_TOKEN", profile, c.profileArg())
+		return "", "", fmt.Errorf("not signed in (profile %q): run lockbox%s login --email … or set LOCKBOX_TOKEN", profile, c.profileArg())
 	case stored.Server != server:
-		return nil, fmt.Errorf("profile %q is signed in to %s, not %s: sign in there with lockbox%s --server %s login, or use another --profile",
+		return "", "", fmt.Errorf("profile %q is signed in to %s, not %s: sign in there with lockbox%s --server %s login, or use another --profile",
 			profile, stored.Server, server, c.profileArg(), shellQuote(server))
 	case !stored.ExpiresAt.IsZero() && !c.now().Before(stored.ExpiresAt):
-		return nil, fmt.Errorf("the session of profile %q expired at %s: run lockbox%s login again",
+		return "", "", fmt.Errorf("the session of profile %q expired at %s: run lockbox%s login again",
 			profile, fmtTime(stored.ExpiresAt), c.profileArg())
 	}
 	c.credentials = fmt.Sprintf("profile %q (%s)", profile, stored.Email)
-	return c.newClient(server, stored.Token), nil
+	return server, stored.Token, nil
 }

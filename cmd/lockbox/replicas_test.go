@@ -35,7 +35,8 @@ func startReplica(t *testing.T, dbURL string) *replica {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--sweep-interval", "100ms", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "LOCKBOX_TEST_AS_MAIN=1", "LOCKBOX_DATABASE_URL="+dbURL,
-		"LOCKBOX_DATA_DIR="+t.TempDir(), "LOCKBOX_BOOTSTRAP_TOKEN="+replicaBootstrap)
+		"LOCKBOX_DATA_DIR="+t.TempDir(), "LOCKBOX_BOOTSTRAP_TOKEN="+replicaBootstrap,
+		"LOCKBOX_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.DataDir, "data-dir", defaultDataDir(), "directory of the embedded SQLite database")
 	fs.StringVar(&f.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…): replicas share one database; see docs/deployment.md")
 	fs.StringVar(&f.PublicURL, "public-url", "", "the URL users reach the server at, used in links (default http://<addr>)")
+	fs.StringVar(&f.LogOrigin, "log-origin", "", "origin of the tenant logs' checkpoints, <origin>/tenants/<id> (default: the public URL's host and path)")
 	fs.StringVar(&f.InternalGroup, "internal-approval-group", "support-leads", `operator group whose approval the built-in JIT policy requires ("-" for none)`)
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "TLS private key file (PEM)")
@@ -95,7 +96,10 @@ func serveCmd() *cobra.Command {
 
 Every flag has a LOCKBOX_* environment twin (--data-dir: LOCKBOX_DATA_DIR).
 On an empty database, LOCKBOX_BOOTSTRAP_TOKEN creates the first operator
-admin, whose API token is that value. The server prints the address it
+admin, whose API token is that value. LOCKBOX_SECRET_KEY (32 bytes in
+base64) encrypts the signing keys kept in the database; with SQLite it is
+created in the data directory (secret.key, mode 0600) when not given, with
+PostgreSQL every replica must be given the same one. The server prints the address it
 listens on when it is ready and stops cleanly on SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -108,6 +112,7 @@ listens on when it is ready and stops cleanly on SIGTERM.`,
 			}
 			f.Logger = log
 			f.BootstrapToken = envOf(cmd)("LOCKBOX_BOOTSTRAP_TOKEN")
+			f.SecretKey = envOf(cmd)("LOCKBOX_SECRET_KEY")
 			return serve(cmd.Context(), cmd.OutOrStdout(), f.Config, nil)
 		},
 	}

@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+// GetSecret implements lockbox.Store.
+func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, int64, error) {
+	var (
+		value   []byte
+		version int64
+	)
+	err := s.read(ctx, func(t *tx) error {
+		return t.queryRow(ctx, `SELECT value, version FROM secrets WHERE name = ?`, name).Scan(&value, &version)
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, 0, notFound("secret", name)
+	case err != nil:
+		return nil, 0, fmt.Errorf("sqlite: read secret %s: %w", name, err)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	return value, version, nil
+}
+
+// PutSecret implements lockbox.Store. The writer is serial, so the
+// compare-and-set is the WHERE clause of one statement.
+func (s *Store) PutSecret(ctx context.Context, name string, value []byte, version int64) error {
+	if err := checkSecret(name, version); err != nil {
+		return err
+	}
+	if value == nil {
+		value = []byte{} // an empty value, not NULL
+	}
+	now := fmtTime(time.Now())
+	return s.update(ctx, func(t *tx) error {
+		var (
+			res sql.Result
+			err error
+		)
+		if version == 0 {
+			res, err = t.exec(ctx, `INSERT INTO secrets (name, value, version, updated_at) VALUES (?, ?, 1, ?)
+				ON CONFLICT (name) DO NOTHING`, name, value, now)
+		} else {
+			res, err = t.exec(ctx, `UPDATE secrets SET value = ?, version = version + 1, updated_at = ?
+				WHERE name = ? AND version = ?`, value, now, name, version)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: store secret %s: %w", name, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlite: store secret %s: %w", name, err)
+		}
+		if n == 1 {
+			return nil
+		}
+		var stored int64
+		err = t.queryRow(ctx, `SELECT version FROM secrets WHERE name = ?`, name).Scan(&stored)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: store secret %s: %w", name, err)
+		}
+		return secretConflict(name, version, stored)
+	})
+}
+
+// checkSecret refuses the arguments of PutSecret that are programming
+// errors.
+func checkSecret(name string, version int64) error {
+	if name == "" {
+		return lockbox.Errorf(lockbox.CodeInvalid, "a secret needs a name")
+	}
+	if version < 0 {
+		return lockbox.Errorf(lockbox.CodeInvalid, "secret %s: version %d, want 0 (create) or the version read", name, version)
+	}
+	return nil
+}
+
+// secretConflict is the error of a PutSecret whose compare-and-set failed:
+// the caller read version, the store holds stored (0: no such secret).
+func secretConflict(name string, version, stored int64) error {
+	switch {
+	case version == 0:
+		return lockbox.Errorf(lockbox.CodeConflict, "secret %s already exists (version %d)", name, stored)
+	case stored == 0:
+		return lockbox.Errorf(lockbox.CodeConflict, "secret %s does not exist: create it with version 0", name)
+	default:
+		return lockbox.Errorf(lockbox.CodeConflict, "secret %s is at version %d, not %d: it changed since it was read", name, stored, version)
+	}
+}
