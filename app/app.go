@@ -41,8 +41,8 @@ type Config struct {
 	// database. Required with PostgreSQL; SQLite creates secret.key in
 	// DataDir when it is empty.
 	SecretKey string
-	TLSCert        string
-	TLSKey         string
+	TLSCert   string
+	TLSKey    string
 	// SweepInterval is how often passed deadlines are applied in the
 	// background (default 1s). Correctness does not depend on it.
 	SweepInterval time.Duration
@@ -53,10 +53,10 @@ type Config struct {
 
 // Server is a configured, not yet listening, lockbox server.
 type Server struct {
-	Config  Config
-	Service *lockbox.Service
-	API     *httpapi.Server
-	Metrics *httpapi.Metrics
+	Config   Config
+	Service  *lockbox.Service
+	API      *httpapi.Server
+	Metrics  *httpapi.Metrics
 	store    lockbox.Store
 	logStore LogStore
 	log      *slog.Logger
