@@ -2,6 +2,7 @@ package lockbox
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -98,16 +99,20 @@ func EventFromLeaf(tenant TenantID, index int64, leaf []byte) *Event {
 // Seal gives the event its index in its log and fixes its canonical form:
 // time in UTC microseconds, data as encoding/json writes it inside the leaf
 // (compact, HTML-escaped), and Leaf. Stores call it when they append, so the
-// event the caller holds is exactly what is read back.
-func (e *Event) Seal(index int64) {
+// event the caller holds is exactly what is read back. Data that is not
+// valid JSON is refused.
+func (e *Event) Seal(index int64) error {
 	e.Index = index
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	if len(e.Data) > 0 {
-		if b, err := json.Marshal(e.Data); err == nil {
-			e.Data = b
+		b, err := json.Marshal(e.Data)
+		if err != nil {
+			return fmt.Errorf("event %s: its data is not valid JSON", e.ID)
 		}
+		e.Data = b
 	}
 	e.Leaf = e.LeafBytes()
+	return nil
 }
 
 // LeafBytes returns the event's canonical JSON.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -25,14 +24,13 @@ func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 	if e.TenantID == "" {
 		return fmt.Errorf("postgres: append event %s: no tenant (use lockbox.SystemLog for the system log)", e.ID)
 	}
-	if len(e.Data) > 0 && !json.Valid(e.Data) {
-		return fmt.Errorf("postgres: append event %s: its data is not valid JSON", e.ID)
-	}
 	idx, err := t.nextIndex(ctx, e.TenantID)
 	if err != nil {
 		return err
 	}
-	e.Seal(idx)
+	if err := e.Seal(idx); err != nil {
+		return fmt.Errorf("postgres: append: %w", err)
+	}
 	return t.insertEvent(ctx, e)
 }
 

@@ -22,7 +22,9 @@ func AppendLeaves(ctx context.Context, s *Store, log string, leaves ...[]byte) e
 			if err != nil {
 				return err
 			}
-			e.Seal(idx)
+			if err := e.Seal(idx); err != nil {
+				return err
+			}
 			e.Leaf = leaf
 			if err := t.insertEvent(ctx, e); err != nil {
 				return err

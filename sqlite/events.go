@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,19 +19,30 @@ func (t *tx) AppendEvent(ctx context.Context, e *lockbox.Event) error {
 	if e.TenantID == "" {
 		return fmt.Errorf("sqlite: append event %s: no tenant (use lockbox.SystemLog for the system log)", e.ID)
 	}
-	if len(e.Data) > 0 && !json.Valid(e.Data) {
-		return fmt.Errorf("sqlite: append event %s: its data is not valid JSON", e.ID)
-	}
 	idx, err := t.nextIndex(ctx, e.TenantID)
 	if err != nil {
 		return err
 	}
-	e.Seal(idx)
-	return t.insertEvent(ctx, e)
+	if err := e.Seal(idx); err != nil {
+		return fmt.Errorf("sqlite: append: %w", err)
+	}
+	if err := t.insertEvent(ctx, e); err != nil {
+		return err
+	}
+	if t.next == nil {
+		t.next = map[lockbox.TenantID]int64{}
+	}
+	t.next[e.TenantID] = idx + 1
+	return nil
 }
 
-// nextIndex returns the index the next event of the tenant's log takes.
+// nextIndex returns the index the next event of the tenant's log takes:
+// read once per transaction and log, then counted, since this transaction
+// is the only writer.
 func (t *tx) nextIndex(ctx context.Context, tenant lockbox.TenantID) (int64, error) {
+	if n, ok := t.next[tenant]; ok {
+		return n, nil
+	}
 	var last int64
 	err := t.queryRow(ctx, `SELECT idx FROM events WHERE tenant_id = ? ORDER BY idx DESC LIMIT 1`, tenant).Scan(&last)
 	switch {

@@ -24,6 +24,9 @@ type tx struct {
 	// notices are the events appended in this transaction, announced to
 	// watchers once it commits.
 	notices []lockbox.EventNotice
+	// next caches the next index of each log appended to in this
+	// transaction.
+	next map[lockbox.TenantID]int64
 }
 
 var _ lockbox.Tx = (*tx)(nil)
