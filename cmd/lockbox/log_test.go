@@ -186,6 +186,34 @@ func testLogVerify(t *testing.T, engine string) {
 		if r.code != 0 || !strings.Contains(r.stdout, "extends the") {
 			t.Fatalf("incremental run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
+
+		// The export is one JSON event per line, every event, in order; show
+		// filters by type.
+		lines := strings.Split(strings.TrimSpace(w.h.ok("log", "export", string(w.tenant))), "\n")
+		if len(lines) != 15 {
+			t.Fatalf("export: %d lines, want the 15 events", len(lines))
+		}
+		for i, l := range lines {
+			var e lockbox.Event
+			if err := json.Unmarshal([]byte(l), &e); err != nil || e.Index != int64(i) || e.TenantID != w.tenant {
+				t.Fatalf("export line %d: %v %s", i, err, l)
+			}
+		}
+		if tail := w.h.ok("log", "export", string(w.tenant), "--after", "12"); strings.Count(tail, "\n") != 2 {
+			t.Fatalf("export --after 12: %q", tail)
+		}
+		var shown lockbox.List[*lockbox.Event]
+		if err := json.Unmarshal([]byte(w.h.ok("-o", "json", "log", "show", string(w.tenant), "--type", "ticket.commented")), &shown); err != nil {
+			t.Fatal(err)
+		}
+		if len(shown.Items) != 6 {
+			t.Fatalf("show --type ticket.commented: %d events, want 6", len(shown.Items))
+		}
+		for _, e := range shown.Items {
+			if e.Type != lockbox.EventTicketCommented {
+				t.Fatalf("show --type returned a %s", e.Type)
+			}
+		}
 	})
 	// Damage to the entries: a verifier that checks the log from scratch
 	// names the first bad entry.
