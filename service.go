@@ -23,6 +23,7 @@ type Service struct {
 	sessionTTL time.Duration
 	onCommit   func([]*Event)
 	dummyHash  string
+	issuer     TokenIssuer
 }
 
 // Config configures a Service. Store is required; the rest have defaults.
@@ -37,6 +38,8 @@ type Config struct {
 	// OnCommit, when set, is called with the events of every committed
 	// change, after the commit (for metrics and listeners).
 	OnCommit func([]*Event)
+	// Issuer signs grant tokens; without it IssueToken fails.
+	Issuer TokenIssuer
 }
 
 // DefaultInternalGroup is the operator group the built-in policy asks to
@@ -47,7 +50,7 @@ const DefaultInternalGroup = "support-leads"
 func NewService(c Config) *Service {
 	s := &Service{
 		store: c.Store, policy: c.Policy, now: c.Clock, log: c.Logger,
-		argon: DefaultArgon2, sessionTTL: c.SessionTTL, onCommit: c.OnCommit,
+		argon: DefaultArgon2, sessionTTL: c.SessionTTL, onCommit: c.OnCommit, issuer: c.Issuer,
 	}
 	if s.policy == nil {
 		s.policy = BuiltinPolicy{InternalGroup: DefaultInternalGroup}

@@ -196,6 +196,17 @@ func (s *Service) saveTransition(tx *txn, r *AccessRequest, from RequestStatus, 
 	if r.Status == from {
 		return nil
 	}
+	if r.Status.Terminal() {
+		// Published to enforcement points in the same transaction, so no
+		// end of access commits without its place in the feed.
+		ended := s.now()
+		if r.EndedAt != nil {
+			ended = *r.EndedAt
+		}
+		if err := tx.AppendRevocation(tx.ctx, &Revocation{RequestID: r.ID, TenantID: r.TenantID, Status: r.Status, EndedAt: ended}); err != nil {
+			return err
+		}
+	}
 	return tx.emit(s.statusEvent(r, from, actor))
 }
 

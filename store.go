@@ -102,6 +102,13 @@ type Reader interface {
 
 	// ListEvents returns a tenant's events oldest first.
 	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+
+	// ListRevocations returns up to limit ended requests of the revocation
+	// feed with a sequence number above after, in sequence order.
+	ListRevocations(ctx context.Context, after int64, limit int) ([]Revocation, error)
+	// RevocationHead returns the sequence number of the newest item of the
+	// feed (0 when it is empty).
+	RevocationHead(ctx context.Context) (int64, error)
 }
 
 // Tx reads and writes inside one transaction.
@@ -134,6 +141,25 @@ type Tx interface {
 	// AppendEvent gives e the next index of its tenant's log and stores it
 	// with its canonical leaf bytes.
 	AppendEvent(ctx context.Context, e *Event) error
+
+	// AppendRevocation adds an ended request to the revocation feed with
+	// the next sequence number (set in r.Seq). Numbers come from one
+	// counter written in the transaction, so they follow commit order and
+	// have no gaps: a reader that saw n has seen every number below n.
+	AppendRevocation(ctx context.Context, r *Revocation) error
+	// MarkAccessRecord remembers an enforcement point's access record id
+	// and reports whether it is new (false: it was recorded before).
+	MarkAccessRecord(ctx context.Context, id string, tenant TenantID) (bool, error)
+}
+
+// Revocation is an ended request in the revocation feed that enforcement
+// points follow (invariant 7).
+type Revocation struct {
+	Seq       int64         `json:"-"`
+	RequestID RequestID     `json:"request_id"`
+	TenantID  TenantID      `json:"tenant_id"`
+	Status    RequestStatus `json:"status"`
+	EndedAt   time.Time     `json:"ended_at"`
 }
 
 // Credential is a session or a long-lived API token. Only the SHA-256 of the

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/grant"
 	"github.com/lockbox-dev/lockbox/httpapi"
 	"github.com/lockbox-dev/lockbox/postgres"
 	"github.com/lockbox-dev/lockbox/sqlite"
@@ -59,6 +60,8 @@ type Server struct {
 	Metrics  *httpapi.Metrics
 	store    lockbox.Store
 	logStore LogStore
+	keys     *grant.EncryptedStore
+	ring     *grant.Keyring
 	log      *slog.Logger
 
 	mu       sync.Mutex
@@ -86,6 +89,20 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		return nil, err
 	}
 	m := httpapi.NewMetrics()
+	key, err := loadSecretKey(c)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	now := time.Now
+	if c.Clock != nil {
+		now = c.Clock
+	}
+	keys, ring, err := newGrants(ctx, store, key, now())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	var policy lockbox.Policy
 	switch c.InternalGroup {
 	case "":
@@ -97,7 +114,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	}
 	svc := lockbox.NewService(lockbox.Config{
 		Store: store, Policy: policy, Clock: c.Clock, Logger: c.Logger, Argon2: c.Argon2,
-		OnCommit: m.ObserveEvents,
+		OnCommit: m.ObserveEvents, Issuer: tokenIssuer{ring: ring, url: c.publicURL()},
 	})
 	if c.BootstrapToken != "" {
 		created, err := svc.Bootstrap(ctx, c.BootstrapToken)
@@ -109,18 +126,13 @@ func New(ctx context.Context, c Config) (*Server, error) {
 			c.Logger.Info("bootstrap: created the first operator admin; its API token is LOCKBOX_BOOTSTRAP_TOKEN")
 		}
 	}
-	key, err := loadSecretKey(c)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
 	logHandler, err := newLogHandler(ctx, c, store, key)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version, Log: logHandler})
-	return &Server{Config: c, Service: svc, API: api, Metrics: m, store: store, logStore: logHandler.Storage.(LogStore), log: c.Logger}, nil
+	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version, Log: logHandler, JWKS: grant.JWKSHandler(ring)})
+	return &Server{Config: c, Service: svc, API: api, Metrics: m, store: store, logStore: logHandler.Storage.(LogStore), keys: keys, ring: ring, log: c.Logger}, nil
 }
 
 // OpenStore opens the configured store: PostgreSQL when DatabaseURL is set,
@@ -188,14 +200,22 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	hs.RegisterOnShutdown(s.API.CloseStreams)
 	s.mu.Lock()
 	s.http = hs
 	s.mu.Unlock()
 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	wg.Add(1)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		_ = s.store.RunExclusive(sweepCtx, "key-rotation", s.maintainKeys)
+	}()
+	go func() {
+		defer wg.Done()
+		s.reloadKeys(sweepCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		// One replica sweeps at a time; when it dies, another takes over.

@@ -18,7 +18,13 @@ import (
 // A secretKey encrypts the signing keys lockbox keeps in its database
 // (AES-256-GCM, the secret's name as additional data), so that a copy of the
 // database — a backup, a replica's dump — holds no usable key without it.
-type secretKey struct{ aead cipher.AEAD }
+type secretKey struct {
+	aead cipher.AEAD
+	// grantKEK returns the key that encrypts the grant keyring (derived
+	// from this one). A closure, so that printing a secretKey by
+	// reflection cannot show it.
+	grantKEK func() []byte
+}
 
 // secretKeySize is the size of the key-encryption key.
 const secretKeySize = 32
@@ -74,7 +80,8 @@ func loadSecretKey(c Config) (*secretKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &secretKey{aead: aead}, nil
+	kek := grantKEK(k)
+	return &secretKey{aead: aead, grantKEK: func() []byte { return kek }}, nil
 }
 
 func (k *secretKey) seal(name string, plain []byte) []byte {

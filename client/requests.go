@@ -69,3 +69,9 @@ func (c *Client) Complete(ctx context.Context, id lockbox.RequestID) (*lockbox.A
 func (c *Client) Revoke(ctx context.Context, id lockbox.RequestID, in lockbox.ReasonInput) (*lockbox.AccessRequest, error) {
 	return postID[lockbox.AccessRequest](ctx, c, in, "/v1/requests/%s/revoke", string(id))
 }
+
+// IssueToken obtains a short-lived grant token for an approved request; only
+// its requester may, inside the access window.
+func (c *Client) IssueToken(ctx context.Context, id lockbox.RequestID) (*lockbox.GrantToken, error) {
+	return postID[lockbox.GrantToken](ctx, c, nil, "/v1/requests/%s/token", string(id))
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/grant"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -27,6 +28,11 @@ type route struct {
 	// raw, when set, answers the call itself once it is authenticated and
 	// authorised (the transparency log endpoints, served by package tlog).
 	raw http.Handler
+	// rawCall, when set, builds the raw handler for one authorised call.
+	rawCall func(c *call) func(w http.ResponseWriter, r *http.Request)
+	// authorize checks the caller of a raw route (default: it may read
+	// the log of the tenant in the path).
+	authorize func(c *call) error
 }
 
 // param is a documented query parameter.
@@ -227,6 +233,36 @@ func (s *Server) apiRoutes() []route {
 			func(c *call, in *lockbox.ReasonInput) (*lockbox.AccessRequest, error) {
 				return svc.Revoke(c.ctx, c.p, lockbox.RequestID(c.path("id")), in.Reason)
 			}),
+		op("POST", "/v1/requests/{id}/token", 201, "Obtain a short-lived grant token (a JWT, exp at most the window end) for approved access; recorded as token.issued", "the requester, while the request is approved and inside its window",
+			func(c *call, _ *none) (*lockbox.GrantToken, error) {
+				return svc.IssueToken(c.ctx, c.p, lockbox.RequestID(c.path("id")))
+			}),
+	}
+	rs = append(rs,
+		op("POST", "/v1/access-events", 200, "Record an enforcement point's access records: one event each in its tenant's log (unknown or no tenant: the system log), all in one transaction; ids already recorded count and are not appended again", "gateway accounts",
+			func(c *call, in *AccessEventsInput) (*AccessEventsOutput, error) {
+				recs, err := accessRecords(in)
+				if err != nil {
+					return nil, err
+				}
+				n, err := svc.RecordAccess(c.ctx, c.p, recs)
+				if err != nil {
+					return nil, err
+				}
+				return &AccessEventsOutput{Recorded: n}, nil
+			}),
+		op("GET", "/v1/revocations", 200, "Ended requests (revoked, completed, expired, denied, canceled) across tenants, in feed order after a cursor", "gateway accounts; operators",
+			func(c *call, _ *none) (*RevocationPage, error) { return s.listRevocations(c) }).
+			withQuery(append(revocationQuery, param{"limit", "items per page, 1 to 1000 (default 500)"})...),
+		route{Method: "GET", Path: "/v1/revocations/stream", Summary: "Server-sent events: the feed after the cursor (or Last-Event-ID), then each item as it commits; a keepalive comment every 15 s",
+			Who: "gateway accounts; operators", Status: 200, Out: reflect.TypeFor[RevocationItem](), ContentType: "text/event-stream",
+			Query: revocationQuery, rawCall: s.revocationStream,
+			authorize: func(c *call) error { return lockbox.AuthorizeFeed(c.p) }},
+	)
+	if s.jwks != nil {
+		rs = append(rs, route{Method: "GET", Path: "/.well-known/jwks.json", Summary: "The grant tokens' public keys (JWK Set, Ed25519)",
+			Who: "anyone", Public: true, Status: 200, Out: reflect.TypeFor[grant.JWKS](), raw: s.jwks,
+			authorize: func(*call) error { return nil }})
 	}
 	if h := s.log; h != nil {
 		checkpoint := logOp("/v1/tenants/{id}/log/checkpoint", "The tenant log's latest signed checkpoint (C2SP tlog-checkpoint, a signed note)", reflect.TypeFor[string](), h)

@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
@@ -33,7 +34,17 @@ type Server struct {
 	routes  []route
 	openapi []byte
 	log     http.Handler
+	jwks    http.Handler
+	// closing ends the long-lived revocation streams when the server
+	// shuts down (http.Server.Shutdown waits for them otherwise).
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// CloseStreams ends every open revocation stream (the gateways reconnect,
+// to another replica or to this one once it is back). Register it with
+// http.Server.RegisterOnShutdown.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // Options configure a Server.
 type Options struct {
@@ -46,6 +57,9 @@ type Options struct {
 	// Log serves the transparency log endpoints (a *tlog.Handler); the API
 	// authenticates and authorises before handing a call to it.
 	Log http.Handler
+	// JWKS serves the grant tokens' public keys (grant.JWKSHandler) at
+	// GET /.well-known/jwks.json.
+	JWKS http.Handler
 }
 
 // New returns the API handler for the service.
@@ -62,7 +76,7 @@ func New(svc *lockbox.Service, o Options) *Server {
 	if o.LoginPerIP <= 0 {
 		o.LoginPerIP = 60
 	}
-	s := &Server{svc: svc, logger: o.Logger, metrics: o.Metrics, mux: http.NewServeMux(), log: o.Log,
+	s := &Server{svc: svc, logger: o.Logger, metrics: o.Metrics, mux: http.NewServeMux(), log: o.Log, jwks: o.JWKS, closing: make(chan struct{}),
 		limiter: newLoginLimiter(o.LoginPerEmail, o.LoginPerIP)}
 	s.routes = s.apiRoutes()
 	for _, rt := range s.routes {
@@ -189,8 +203,20 @@ func (s *Server) serve(w http.ResponseWriter, c *call, rt route) (status int, er
 		}
 		c.p = p
 	}
+	if rt.rawCall != nil {
+		if err := rt.authorize(c); err != nil {
+			return 0, err
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rt.rawCall(c)(rec, c.r)
+		return rec.status, nil
+	}
 	if rt.raw != nil {
-		if err := s.svc.AuthorizeLogRead(c.ctx, c.p, lockbox.TenantID(c.path("id"))); err != nil {
+		authorize := rt.authorize
+		if authorize == nil {
+			authorize = func(c *call) error { return s.svc.AuthorizeLogRead(c.ctx, c.p, lockbox.TenantID(c.path("id"))) }
+		}
+		if err := authorize(c); err != nil {
 			return 0, err
 		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}

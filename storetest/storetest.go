@@ -52,6 +52,7 @@ func All(t *testing.T, newStore func(t *testing.T) lockbox.Store) {
 		{"EventIndexesPerTenant", testEventIndexesPerTenant},
 		{"EventFilters", testEventFilters},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"RevocationFeed", testRevocationFeed},
 		{"PaginateTenants", testPaginateTenants},
 		{"PaginateUsers", testPaginateUsers},
 		{"PaginateTickets", testPaginateTickets},

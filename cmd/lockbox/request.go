@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ func (c *cli) requestCmd() *cobra.Command {
 	}
 	cmd.AddCommand(c.requestCreateCmd(), c.requestListCmd(), c.requestShowCmd())
 	cmd.AddCommand(c.requestActionCmds()...)
+	cmd.AddCommand(c.requestTokenCmd())
 	return cmd
 }
 
@@ -270,5 +272,32 @@ func showRequest(w io.Writer, r *lockbox.AccessRequest) {
 				addIf("Ended by", r.EndedBy).
 				addIf("Comment", r.EndComment)
 		})
+	}
+}
+
+// requestTokenCmd obtains a grant token. In human mode it prints the token
+// alone on stdout (TOKEN=$(lockbox request token ID)) and its expiry on
+// stderr; -o json prints {token, expires_at}.
+func (c *cli) requestTokenCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "token ID",
+		Short: "Obtain a short-lived grant token for your approved request (send it to the gateway as a Bearer token)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.apiClient()
+			if err != nil {
+				return err
+			}
+			g, err := cl.IssueToken(cmd.Context(), lockbox.RequestID(args[0]))
+			if err != nil {
+				return err
+			}
+			if c.jsonMode() {
+				return writeJSON(c.stdout, g)
+			}
+			fmt.Fprintln(c.stdout, g.Token)
+			fmt.Fprintf(c.stderr, "expires at %s\n", g.ExpiresAt.Format(time.RFC3339))
+			return nil
+		},
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 // serverCommands are the commands that run a server rather than talk to one.
 func serverCommands() []*cobra.Command {
-	return []*cobra.Command{serveCmd(), demoCmd(), migrateCmd()}
+	return []*cobra.Command{serveCmd(), demoCmd(), migrateCmd(), gatewayCmd(), keysCmd()}
 }
 
 // serveFlags are the flags of `lockbox serve`; each has a LOCKBOX_* twin.
