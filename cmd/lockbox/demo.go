@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +36,9 @@ type demoWorld struct {
 	tenant *lockbox.Tenant
 	ticket *lockbox.Ticket
 	people []*demoPerson
+	// gatewayToken is the API token of the gateway's service account, an
+	// operator user with the role gateway.
+	gatewayToken string
 }
 
 func (w *demoWorld) person(profile string) *demoPerson {
@@ -46,14 +51,17 @@ func (w *demoWorld) person(profile string) *demoPerson {
 }
 
 func demoCmd() *cobra.Command {
-	var addr, dataDir string
+	var addr, gatewayAddr, dataDir string
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a server with a seeded tenant, people and ticket, and print a walk-through",
+		Short: "Run a server with a seeded tenant, people, ticket and a gateway, and print a walk-through",
 		Long: `Run a lockbox server on a fresh embedded database, seeded with a tenant
 (Contoso) with a customer admin and an approver, an operator engineer and a
-support lead, and an open ticket. It prints the addresses, the credentials
-and the commands that walk the whole workflow. Stop it with Ctrl-C.`,
+support lead, and an open ticket. Beside it run a small customer-content
+service (the tenant's mailboxes, as JSON) and a lockbox gateway in front of
+it (--gateway-addr), so approved access can be exercised with curl. It
+prints the addresses, the credentials and the commands that walk the whole
+workflow. Stop it with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
@@ -67,21 +75,70 @@ and the commands that walk the whole workflow. Stop it with Ctrl-C.`,
 			if err != nil {
 				return err
 			}
+			// Grant tokens name the server's public URL, http://<addr>, and
+			// the gateway fetches its keys there: the port must be real.
+			if addr, err = concretePort(addr); err != nil {
+				return fmt.Errorf("--addr: %w", err)
+			}
 			c := app.Config{Addr: addr, DataDir: dataDir, Logger: log}
 			out := cmd.OutOrStdout()
-			return serve(cmd.Context(), out, c, func(srv *app.Server) error {
-				w, err := seedDemo(cmd.Context(), srv.Service)
+			ctx := cmd.Context()
+			// The server outlives the gateway, which records its last
+			// accesses on the way out.
+			srvCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
+			defer stopServer()
+			var stack *demoStack
+			err = serve(srvCtx, out, c, func(srv *app.Server) error {
+				w, err := seedDemo(ctx, srv.Service)
 				if err != nil {
 					return fmt.Errorf("seeding the demo: %w", err)
 				}
-				printDemo(out, srv.URL(), dataDir, w)
+				boxes := newDemoMailboxes(w.tenant.ID, srv.Service.Now())
+				if stack, err = startDemoStack(ctx, srv.URL(), gatewayAddr, dataDir, w.gatewayToken, boxes, log); err != nil {
+					return err
+				}
+				go func() {
+					select {
+					case <-ctx.Done():
+					case <-srvCtx.Done():
+					}
+					stack.Stop()
+					stopServer()
+				}()
+				// The server serves once this returns; the walk-through
+				// follows when the gateway has synced its revocation feed.
+				go func() {
+					ready := stack.WaitReady(ctx, 10*time.Second)
+					if ctx.Err() == nil {
+						printDemo(out, srv.URL(), dataDir, w, stack, ready)
+					}
+				}()
 				return nil
 			})
+			if stack != nil {
+				err = errors.Join(err, stack.Stop())
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "127.0.0.1:8081", "listen address of the gateway in front of the demo mailboxes")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "database directory (default: a new temporary directory)")
 	return cmd
+}
+
+// concretePort turns a listen address with port 0 into one with a port that
+// was free a moment ago, and leaves others as they are.
+func concretePort(addr string) (string, error) {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port != "0" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // seedDemo creates the demo's tenant, people and ticket through the
@@ -149,6 +206,19 @@ func seedDemo(ctx context.Context, svc *lockbox.Service) (*demoWorld, error) {
 		Roles: []lockbox.Role{lockbox.RoleEngineer}, Groups: []string{"support-leads"}}); err != nil {
 		return nil, err
 	}
+	// The gateway's service account: it may read the revocation feed and
+	// record accesses, nothing else, and signs in with an API token.
+	gw, err := svc.CreateUser(ctx, op, lockbox.CreateUserInput{
+		Email: "gateway@operator.example", DisplayName: "Mailbox gateway", Kind: lockbox.KindOperator,
+		Roles: []lockbox.Role{lockbox.RoleGateway}, Password: lockbox.NewSecret("pw_")})
+	if err != nil {
+		return nil, err
+	}
+	gwTok, err := svc.CreateAPIToken(ctx, op, gw.ID, lockbox.CreateTokenInput{Name: "demo-gateway"})
+	if err != nil {
+		return nil, err
+	}
+	w.gatewayToken = gwTok.Token
 	if w.ticket, err = svc.CreateTicket(ctx, &lockbox.Principal{User: admin.user, AMR: []string{"pwd"}}, lockbox.CreateTicketInput{
 		TenantID: w.tenant.ID, Title: "Mail to alice@contoso.example is not delivered", Severity: 2,
 		Description: "Since this morning no external mail reaches Alice's mailbox.", AssigneeID: eng.user.ID,
@@ -158,16 +228,21 @@ func seedDemo(ctx context.Context, svc *lockbox.Service) (*demoWorld, error) {
 	return w, nil
 }
 
-// printDemo prints the addresses, the people and the walk-through.
-func printDemo(out io.Writer, url, dataDir string, w *demoWorld) {
+// printDemo prints the addresses, the people and the walk-through. ready
+// tells whether the gateway has synced its revocation feed.
+func printDemo(out io.Writer, url, dataDir string, w *demoWorld, stack *demoStack, ready bool) {
 	exe := "lockbox"
 	if p, err := os.Executable(); err == nil && !strings.Contains(p, "go-build") {
 		if abs, err := filepath.Abs(p); err == nil {
 			exe = abs
 		}
 	}
-	fmt.Fprintf(out, "\nlockbox demo: API at %s, database in %s\n\n", url, dataDir)
-	fmt.Fprintf(out, "People (every password is %q; each has TOTP enrolled):\n", demoPassword)
+	fmt.Fprintf(out, "\nlockbox demo: API at %s, database in %s\n", url, dataDir)
+	fmt.Fprintf(out, "Gateway at %s in front of the mailbox service at %s (routes in %s)\n", stack.gatewayURL, stack.mailboxURL, stack.routesFile)
+	if !ready {
+		fmt.Fprintf(out, "(the gateway has not synced the revocation feed yet; until it does it answers 503)\n")
+	}
+	fmt.Fprintf(out, "\nPeople (every password is %q; each has TOTP enrolled):\n", demoPassword)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PROFILE\tWHO\tE-MAIL\tTOTP SECRET")
 	for _, p := range w.people {
@@ -180,6 +255,7 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld) {
 	for _, p := range w.people {
 		fmt.Fprintf(out, "  lockbox --profile %-5s login --email %s --password %s --otp $(lockbox totp code %s)\n", p.profile, p.user.Email, demoPassword, p.secret)
 	}
+	mailbox := stack.gatewayURL + "/tenants/" + string(w.tenant.ID) + "/mailboxes/alice/messages"
 	fmt.Fprintf(out, `
   # the engineer asks for an hour of read access to Alice's mailbox
   REQ=$(lockbox --profile eve -o id request create --ticket %[1]s --resource mailbox:alice --level read \
@@ -187,9 +263,16 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld) {
   lockbox --profile lee request approve $REQ --reason "scope is right"     # internal approval
   lockbox --profile bob request show $REQ                                  # the customer sees it
   lockbox --profile bob request approve $REQ --reason "go ahead" --duration 30m
+
+  # the engineer reads the mailbox through the gateway with a grant token
+  TOKEN=$(lockbox --profile eve request token $REQ)
+  curl -s -H "Authorization: Bearer $TOKEN" %[3]s
+  curl -s -H "Authorization: Bearer $TOKEN" %[3]s/msg_3
+
   lockbox --profile bob request revoke $REQ --reason "fixed, thanks"       # ends access at once
-  lockbox --profile bob events %[2]s   # every step, in the tenant's log
+  curl -s -H "Authorization: Bearer $TOKEN" %[3]s   # refused: access_ended
+  lockbox --profile bob events %[2]s   # every step and every access, in the tenant's log
 
 Stop the demo with Ctrl-C.
-`, w.ticket.ID, w.tenant.ID)
+`, w.ticket.ID, w.tenant.ID, mailbox)
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -31,15 +34,16 @@ func (l *lockedBuffer) String() string {
 
 // TestDemoWalkThrough runs `lockbox demo` and then every command of the
 // walk-through it prints, as a newcomer pasting them into a shell would:
-// logins with TOTP codes, the request, both approvals, the revocation and
-// the tenant's log.
+// logins with TOTP codes, the request, both approvals, the grant token, the
+// reads through the gateway with curl (done here with net/http), the
+// revocation, the refused read and the tenant's log with every access.
 func TestDemoWalkThrough(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut lockedBuffer
 	done := make(chan int)
 	go func() {
 		c := newCLI(&out, &errOut, func(string) string { return "" })
-		done <- c.run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
+		done <- c.run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
 	}()
 	defer func() {
 		cancel()
@@ -63,7 +67,7 @@ func TestDemoWalkThrough(t *testing.T) {
 	// expand $(lockbox …) and $VAR, split words honouring double quotes.
 	walk = strings.ReplaceAll(walk, "\\\n", " ")
 	subst := regexp.MustCompile(`\$\(lockbox ([^)]*)\)`)
-	ran := 0
+	ran, reads, revoked := 0, 0, false
 	for _, line := range strings.Split(walk, "\n") {
 		line = strings.TrimSpace(line)
 		if i := strings.Index(line, "  #"); i >= 0 {
@@ -90,23 +94,44 @@ func TestDemoWalkThrough(t *testing.T) {
 			line = strings.ReplaceAll(line, "$"+k, v)
 		}
 		words := shellWords(line)
+		if len(words) > 0 && words[0] == "curl" {
+			checkDemoRead(t, words, revoked)
+			reads++
+			ran++
+			continue
+		}
 		if len(words) == 0 || words[0] != "lockbox" {
 			t.Fatalf("the walk-through has a line that is not a lockbox command: %q", line)
 		}
 		stdout := h.ok(words[1:]...)
+		if strings.Contains(line, " events ") {
+			// Access records reach the log asynchronously: the completion
+			// after the response, the refusal with the next batch.
+			logged := func() bool {
+				return strings.Contains(stdout, "access.refused") && strings.Contains(stdout, "access.completed")
+			}
+			for end := time.Now().Add(5 * time.Second); !logged() && time.Now().Before(end); {
+				time.Sleep(50 * time.Millisecond)
+				stdout = h.ok(words[1:]...)
+			}
+		}
 		if assign != "" {
 			vars[assign] = strings.TrimSpace(stdout)
 		}
 		ran++
 		if strings.Contains(line, " events ") {
-			for _, want := range []string{"request.created", "request.pending_customer", "request.approved", "request.revoked"} {
+			for _, want := range []string{"request.created", "request.pending_customer", "request.approved", "request.revoked",
+				"access.allowed", "access.completed", "access.refused"} {
 				if !strings.Contains(stdout, want) {
 					t.Errorf("the tenant's log lacks %s:\n%s", want, stdout)
 				}
 			}
 		}
-		if strings.Contains(line, "request revoke") && !strings.Contains(stdout, "revoked") {
-			t.Errorf("revoke printed %q", stdout)
+		if strings.Contains(line, "request revoke") {
+			revoked = true
+			if !strings.Contains(stdout, "revoked") {
+				t.Errorf("revoke printed %q", stdout)
+			}
 		}
 	}
 	if ran < 10 {
@@ -114,6 +139,79 @@ func TestDemoWalkThrough(t *testing.T) {
 	}
 	if !strings.HasPrefix(vars["REQ"], "req_") {
 		t.Fatalf("REQ = %q", vars["REQ"])
+	}
+	if strings.Count(vars["TOKEN"], ".") != 2 {
+		t.Fatalf("TOKEN = %q", vars["TOKEN"])
+	}
+	if reads < 2 {
+		t.Fatalf("the walk-through reads through the gateway %d times, want before and after the revocation:\n%s", reads, walk)
+	}
+}
+
+// checkDemoRead does what `curl -s -H "Authorization: Bearer T" URL` does
+// and checks what the user sees: before the revocation the mailbox's
+// messages (once the gateway has synced its feed), after it the refusal
+// access_ended within a second (the revocation feed is asynchronous).
+func checkDemoRead(t *testing.T, words []string, revoked bool) {
+	t.Helper()
+	var url, auth string
+	for i := 1; i < len(words); i++ {
+		switch w := words[i]; {
+		case w == "-s":
+		case w == "-H" && i+1 < len(words):
+			i++
+			k, v, _ := strings.Cut(words[i], ":")
+			if k != "Authorization" {
+				t.Fatalf("curl with header %q", words[i])
+			}
+			auth = strings.TrimSpace(v)
+		case strings.HasPrefix(w, "http://") && url == "":
+			url = w
+		default:
+			t.Fatalf("curl with %q, which this test does not emulate: %q", w, words)
+		}
+	}
+	if url == "" || !strings.HasPrefix(auth, "Bearer ey") {
+		t.Fatalf("curl without a URL or a grant token: %q", words)
+	}
+	get := func() (int, string) {
+		r, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Authorization", auth)
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, string(b)
+	}
+	start := time.Now()
+	status, body := get()
+	if !revoked {
+		for status == http.StatusServiceUnavailable && time.Since(start) < 10*time.Second {
+			time.Sleep(50 * time.Millisecond)
+			status, body = get()
+		}
+		if status != http.StatusOK || !strings.Contains(body, "alice@contoso.example") || !strings.Contains(body, "Undelivered Mail Returned to Sender") {
+			t.Fatalf("read %s through the gateway: %d %s", url, status, body)
+		}
+		if strings.HasSuffix(url, "/messages") && (!strings.Contains(body, `"messages"`) || !strings.Contains(body, "Order 4711 confirmed")) {
+			t.Fatalf("the message list through the gateway: %s", body)
+		}
+		return
+	}
+	for status != http.StatusForbidden && time.Since(start) < time.Second {
+		time.Sleep(20 * time.Millisecond)
+		status, body = get()
+	}
+	if status != http.StatusForbidden || !strings.Contains(body, `"access_ended"`) {
+		t.Fatalf("read %s a second after the revocation: %d %s", url, status, body)
 	}
 }
 
@@ -141,4 +239,28 @@ func shellWords(s string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// TestDemoMailboxes checks the demo's customer-content service on its own:
+// the list without bodies, one message with its body, and 404 for another
+// tenant, mailbox or message.
+func TestDemoMailboxes(t *testing.T) {
+	m := newDemoMailboxes("tnt_demo", time.Now())
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get("/tenants/tnt_demo/mailboxes/bob/messages"); code != 200 || !strings.Contains(body, "Mail delivery issue") || strings.Contains(body, `"body"`) {
+		t.Errorf("list: %d %s", code, body)
+	}
+	if code, body := get("/tenants/tnt_demo/mailboxes/alice/messages/msg_3"); code != 200 || !strings.Contains(body, "relay access denied") {
+		t.Errorf("message: %d %s", code, body)
+	}
+	for _, p := range []string{"/tenants/tnt_other/mailboxes/alice/messages", "/tenants/tnt_demo/mailboxes/carol/messages",
+		"/tenants/tnt_demo/mailboxes/alice/messages/msg_9", "/"} {
+		if code, body := get(p); code != 404 || !strings.Contains(body, "not_found") {
+			t.Errorf("%s: %d %s", p, code, body)
+		}
+	}
 }
