@@ -52,6 +52,10 @@ type Config struct {
 	SpoolDir string
 	// SpoolMaxBytes bounds the spool (0: DefaultSpoolMaxBytes).
 	SpoolMaxBytes int64
+	// SpoolFirst makes a record durable in the local spool before the
+	// access proceeds, and ships it to the server after (see
+	// RecorderConfig.SpoolFirst). It needs SpoolDir.
+	SpoolFirst bool
 	// Name identifies the gateway in records (default: the host name).
 	Name string
 	// Issuer is the iss grant tokens must carry (default: Server, without a
@@ -162,7 +166,10 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
 	}
-	if s.recorder, err = NewRecorder(RecorderConfig{Sink: sink, Spool: s.spool, Logger: cfg.Logger}); err != nil {
+	if cfg.SpoolFirst && cfg.SpoolDir == "" {
+		return nil, errors.New("gateway: recording to the spool first needs a spool directory")
+	}
+	if s.recorder, err = NewRecorder(RecorderConfig{Sink: sink, Spool: s.spool, SpoolFirst: cfg.SpoolFirst, Logger: cfg.Logger}); err != nil {
 		s.spool.closeIfOpen()
 		return nil, err
 	}

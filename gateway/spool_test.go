@@ -269,3 +269,77 @@ func TestFeedForgetsOldRevocations(t *testing.T) {
 		t.Errorf("cursor %q", feed.Cursor())
 	}
 }
+
+// blockingSink holds every shipment until released.
+type blockingSink struct {
+	memorySink
+	release chan struct{}
+}
+
+func (b *blockingSink) Ship(ctx context.Context, recs []gateway.AccessRecord) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.memorySink.Ship(ctx, recs)
+}
+
+// TestSpoolFirst: with SpoolFirst a record is durable once the spool has
+// it, whatever the server does; the spool ships to the server after, in
+// order; and without a spool to write, the server must take the record or
+// the access is refused.
+func TestSpoolFirst(t *testing.T) {
+	sink := &blockingSink{release: make(chan struct{})}
+	dir := t.TempDir()
+	sp := openSpool(t, dir)
+	rec, err := gateway.NewRecorder(gateway.RecorderConfig{Sink: sink, Spool: sp, SpoolFirst: true, MaxBatch: 4, ShipTimeout: time.Minute, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sampleRecords(10, "s")
+	for _, r := range want {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := rec.Record(ctx, r) // the server holds its shipments: only the spool can answer
+		cancel()
+		if err != nil {
+			t.Fatalf("Record with the server stalled: %v", err)
+		}
+	}
+	if st := rec.Stats(); st.Pending == 0 {
+		t.Fatal("nothing is pending in the spool while the server stalls")
+	}
+	close(sink.release)
+	waitFor(t, 5*time.Second, "the drain", func() bool { return rec.Stats().Pending == 0 && len(sink.all()) == 10 })
+	if got := sink.all(); ids(got) != ids(want) {
+		t.Errorf("shipped %s\nwant    %s", ids(got), ids(want))
+	}
+	rec.Close()
+	sp.Close()
+
+	// The spool cannot be written (full: it holds at most 16 bytes) and
+	// the server is down: refused.
+	down := &flakySink{}
+	down.fail.Store(true)
+	sp2, err := gateway.OpenSpool(t.TempDir(), 16, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp2.Close()
+	rec2, err := gateway.NewRecorder(gateway.RecorderConfig{Sink: down, Spool: sp2, SpoolFirst: true, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec2.Close()
+	if err := rec2.Record(context.Background(), sampleRecords(1, "x")[0]); !errors.Is(err, gateway.ErrCannotRecord) {
+		t.Fatalf("spool and server both down: %v, want ErrCannotRecord", err)
+	}
+	// The server back, the spool still unusable: the record goes to it.
+	down.fail.Store(false)
+	if err := rec2.Record(context.Background(), sampleRecords(1, "y")[0]); err != nil {
+		t.Fatalf("spool down, server up: %v", err)
+	}
+	if len(down.all()) != 1 {
+		t.Fatalf("the server got %d records", len(down.all()))
+	}
+}

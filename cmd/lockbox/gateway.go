@@ -56,6 +56,7 @@ server has not acknowledged are kept on disk and sent later.`,
 	fs.StringVar(&f.Upstream, "upstream", "", "the protected service's URL (http://127.0.0.1:9000)")
 	fs.StringVar(&f.Server, "server", "", "the lockbox server's URL (its JWKS, revocation feed and access events)")
 	fs.StringVar(&f.RoutesFile, "routes", "", "the route table (YAML or JSON)")
+	fs.BoolVar(&f.SpoolFirst, "spool-first", false, "make each access record durable in the local spool (one fsync per batch) before proxying, and ship the spool to the server after; needs --spool-dir")
 	fs.StringVar(&f.SpoolDir, "spool-dir", "", "directory of the durable spool of unacknowledged access records (default: none; refuse when the server cannot record)")
 	fs.StringVar(&f.Name, "name", "", "this gateway's name in access records (default: the host name)")
 	fs.StringVar(&f.Issuer, "issuer", "", "the iss grant tokens must carry: the server's public URL (default: --server)")
