@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -10,12 +9,13 @@ import (
 	"github.com/lockbox-dev/lockbox"
 )
 
-// AppendRevocation implements lockbox.Tx. Incrementing the counter row
-// locks it until commit, so numbers follow commit order (see migration
-// 00003).
+// AppendRevocation implements lockbox.Tx. The number is taken under a
+// transaction advisory lock held until commit, so numbers increase in commit
+// order (see migration 00003); waiting for the lock is not a serialisation
+// failure, so concurrent endings queue instead of retrying.
 func (t *tx) AppendRevocation(ctx context.Context, r *lockbox.Revocation) error {
 	var seq int64
-	err := t.row(ctx, `UPDATE revocation_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&seq)
+	err := t.row(ctx, `SELECT pg_advisory_xact_lock($1), nextval('revocation_seq')`, lockKey(t.schema, "revocation-feed")).Scan(nil, &seq)
 	if err != nil {
 		return writeErr(err, "append to the revocation feed", "request", string(r.RequestID))
 	}
@@ -56,10 +56,7 @@ func (t *tx) ListRevocations(ctx context.Context, after int64, limit int) ([]loc
 // RevocationHead implements lockbox.Reader.
 func (t *tx) RevocationHead(ctx context.Context) (int64, error) {
 	var seq int64
-	err := t.row(ctx, `SELECT seq FROM revocation_head WHERE id = 1`).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
+	err := t.row(ctx, `SELECT COALESCE(max(seq), 0) FROM revocations`).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: revocation head: %w", err)
 	}

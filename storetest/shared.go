@@ -37,6 +37,7 @@ func Shared(t *testing.T, open func(t *testing.T) (a, b lockbox.Store)) {
 		{"ReadModifyWriteAcrossStores", testSharedReadModifyWrite},
 		{"ExclusiveAcrossStores", testSharedExclusive},
 		{"NoWriteSkewAcrossStores", testSharedNoWriteSkew},
+		{"ConcurrentEndingsAcrossStores", testSharedConcurrentEndings},
 		{"SecretsAcrossStores", testSharedSecrets},
 	}
 	for _, tc := range tests {
@@ -423,4 +424,46 @@ func testSharedNoWriteSkew(t *testing.T, a, b lockbox.Store) {
 func getUser(t *testing.T, s lockbox.Store, id lockbox.UserID) *lockbox.User {
 	t.Helper()
 	return read(t, s, func(ctx context.Context, r lockbox.Reader) (*lockbox.User, error) { return r.GetUser(ctx, id) })
+}
+
+// testSharedConcurrentEndings checks that many requests of different
+// tenants ending at once through two stores all commit (they queue for
+// their feed numbers; none runs out of retries) and get distinct numbers in
+// increasing order.
+func testSharedConcurrentEndings(t *testing.T, a, b lockbox.Store) {
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		s := []lockbox.Store{a, b}[i%2]
+		wg.Go(func() {
+			tn := lockbox.TenantID(fmt.Sprintf("ten_end%d", i))
+			errs <- s.Update(t.Context(), func(tx lockbox.Tx) error {
+				r := &lockbox.Revocation{RequestID: lockbox.RequestID(fmt.Sprintf("req_end%d", i)), TenantID: tn,
+					Status: lockbox.StatusCompleted, EndedAt: at(i)}
+				if err := tx.AppendRevocation(t.Context(), r); err != nil {
+					return err
+				}
+				return tx.AppendEvent(t.Context(), newEventAt(tn, lockbox.EventRequestCompleted, at(i)))
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a request ending concurrently failed: %v", err)
+		}
+	}
+	items := read(t, a, func(ctx context.Context, r lockbox.Reader) ([]lockbox.Revocation, error) {
+		return r.ListRevocations(ctx, 0, 100)
+	})
+	if len(items) != n {
+		t.Fatalf("%d items in the feed, want %d", len(items), n)
+	}
+	for i := 1; i < len(items); i++ {
+		if items[i].Seq <= items[i-1].Seq {
+			t.Fatalf("feed numbers out of order: %d after %d", items[i].Seq, items[i-1].Seq)
+		}
+	}
 }

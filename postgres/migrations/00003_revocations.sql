@@ -2,18 +2,17 @@
 -- PostgreSQL twin of sqlite/migrations/00003_revocations.sql.
 --
 -- revocations lists every request that ended, appended in the transaction
--- that ends it. seq comes from the single revocation_head row, incremented
--- in that transaction: the row stays locked until commit, so of two
--- transactions ending requests the second waits, then (REPEATABLE READ)
--- fails and runs again with the next number. Numbers thus follow commit
--- order without gaps, and a gateway's cursor never skips an item that
--- commits late, on any number of replicas.
+-- that ends it. seq comes from revocation_seq, taken under a transaction
+-- advisory lock held until commit: of two transactions ending requests, the
+-- second waits for the first to commit before it takes its number. Numbers
+-- thus increase in commit order, and a gateway's cursor never skips an item
+-- that commits late, on any number of replicas. (A counter row incremented
+-- in the transaction did the same, but under REPEATABLE READ the waiting
+-- transactions failed and retried until they ran out of attempts when many
+-- requests ended at once.) A rolled-back transaction skips its number.
 
 -- +goose Up
-CREATE TABLE revocation_head (
-    id  integer PRIMARY KEY CHECK (id = 1),
-    seq bigint NOT NULL CHECK (seq >= 0)
-);
+CREATE SEQUENCE revocation_seq;
 
 CREATE TABLE revocations (
     seq        bigint PRIMARY KEY,
@@ -28,7 +27,7 @@ INSERT INTO revocations (seq, request_id, tenant_id, status, ended_at)
     SELECT row_number() OVER (ORDER BY ended_at, id), id, tenant_id, status, ended_at
     FROM requests WHERE ended_at IS NOT NULL
         AND status IN ('denied', 'expired', 'canceled', 'revoked', 'completed');
-INSERT INTO revocation_head (id, seq) SELECT 1, count(*) FROM revocations;
+SELECT setval('revocation_seq', GREATEST(count(*), 1), count(*) > 0) FROM revocations;
 
 CREATE TRIGGER revocations_append_only BEFORE UPDATE OR DELETE ON revocations
     FOR EACH ROW EXECUTE FUNCTION lockbox_append_only();
@@ -43,4 +42,4 @@ CREATE TABLE access_records (
 -- +goose Down
 DROP TABLE access_records;
 DROP TABLE revocations;
-DROP TABLE revocation_head;
+DROP SEQUENCE revocation_seq;
