@@ -21,6 +21,41 @@ const (
 	CodeInternal        ErrorCode = "internal"        // 500
 )
 
+// httpStatus pairs each code with its HTTP status: the one table the server
+// answers by and the client reads answers by.
+var httpStatus = map[ErrorCode]int{
+	CodeBadRequest:      400,
+	CodeUnauthenticated: 401,
+	CodeForbidden:       403,
+	CodeNotFound:        404,
+	CodeConflict:        409,
+	CodeInvalid:         422,
+	CodeRateLimited:     429,
+	CodeInternal:        500,
+}
+
+// HTTPStatus is the HTTP status of the code (500 for an unknown code).
+func (c ErrorCode) HTTPStatus() int {
+	if s, ok := httpStatus[c]; ok {
+		return s
+	}
+	return 500
+}
+
+// CodeForHTTPStatus is the code the contract pairs with an HTTP status: ""
+// for a status it does not use below 500, CodeInternal for any 5xx.
+func CodeForHTTPStatus(status int) ErrorCode {
+	for c, s := range httpStatus {
+		if s == status {
+			return c
+		}
+	}
+	if status >= 500 {
+		return CodeInternal
+	}
+	return ""
+}
+
 // Error is a domain error with a message a user can act on.
 type Error struct {
 	Code    ErrorCode

@@ -55,25 +55,4 @@ func (e *APIError) Unwrap() error {
 
 // codeForStatus is the error code the contract pairs with an HTTP status,
 // used when an error answer carries no code of its own.
-func codeForStatus(status int) lockbox.ErrorCode {
-	switch status {
-	case http.StatusBadRequest:
-		return lockbox.CodeBadRequest
-	case http.StatusUnauthorized:
-		return lockbox.CodeUnauthenticated
-	case http.StatusForbidden:
-		return lockbox.CodeForbidden
-	case http.StatusNotFound:
-		return lockbox.CodeNotFound
-	case http.StatusConflict:
-		return lockbox.CodeConflict
-	case http.StatusUnprocessableEntity:
-		return lockbox.CodeInvalid
-	case http.StatusTooManyRequests:
-		return lockbox.CodeRateLimited
-	}
-	if status >= 500 {
-		return lockbox.CodeInternal
-	}
-	return ""
-}
+func codeForStatus(status int) lockbox.ErrorCode { return lockbox.CodeForHTTPStatus(status) }

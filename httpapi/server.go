@@ -313,26 +313,9 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
-// statusOf maps a domain error code to its HTTP status: the one place.
-func statusOf(code lockbox.ErrorCode) int {
-	switch code {
-	case lockbox.CodeBadRequest:
-		return http.StatusBadRequest
-	case lockbox.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case lockbox.CodeForbidden:
-		return http.StatusForbidden
-	case lockbox.CodeNotFound:
-		return http.StatusNotFound
-	case lockbox.CodeConflict:
-		return http.StatusConflict
-	case lockbox.CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case lockbox.CodeRateLimited:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps a domain error code to its HTTP status (one table, in the
+// root package, shared with the client).
+func statusOf(code lockbox.ErrorCode) int { return code.HTTPStatus() }
 
 // writeError answers an error. Internal errors say nothing of their cause.
 func writeError(w http.ResponseWriter, err error) int {
