@@ -2,17 +2,17 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/lockbox-dev/lockbox"
 )
 
 // AppendRevocation implements lockbox.Tx. The writer is serial, so the
-// counter row gives numbers in commit order.
+// largest number plus one gives numbers in commit order (seq is the rowid:
+// the largest is read from the end of the table).
 func (t *tx) AppendRevocation(ctx context.Context, r *lockbox.Revocation) error {
 	var seq int64
-	if err := t.queryRow(ctx, `UPDATE revocation_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&seq); err != nil {
+	if err := t.queryRow(ctx, `SELECT COALESCE(max(seq), 0) + 1 FROM revocations`).Scan(&seq); err != nil {
 		return fmt.Errorf("sqlite: append revocation of %s: %w", r.RequestID, err)
 	}
 	_, err := t.exec(ctx, `INSERT INTO revocations (seq, request_id, tenant_id, status, ended_at) VALUES (?, ?, ?, ?, ?)`,
@@ -56,10 +56,7 @@ func (t *tx) ListRevocations(ctx context.Context, after int64, limit int) ([]loc
 // RevocationHead implements lockbox.Reader.
 func (t *tx) RevocationHead(ctx context.Context) (int64, error) {
 	var seq int64
-	err := t.queryRow(ctx, `SELECT seq FROM revocation_head WHERE id = 1`).Scan(&seq)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
+	err := t.queryRow(ctx, `SELECT COALESCE(max(seq), 0) FROM revocations`).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: revocation head: %w", err)
 	}

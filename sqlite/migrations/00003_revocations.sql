@@ -1,20 +1,15 @@
 -- The revocation feed and the access records already logged.
 --
 -- revocations lists every request that ended (revoked, completed, expired,
--- denied, canceled), appended in the transaction that ends it. seq comes
--- from the single revocation_head row, written in that transaction: SQLite
--- has one writer, so numbers follow commit order without gaps and a
--- gateway's cursor never skips an item that commits late.
+-- denied, canceled), appended in the transaction that ends it, with the
+-- next seq (the largest plus one): SQLite has one writer, so numbers follow
+-- commit order without gaps and a gateway's cursor never skips an item that
+-- commits late.
 --
 -- access_records holds the ids of the enforcement points' access records
 -- already appended to a log, so a batch sent again is not logged twice.
 
 -- +goose Up
-CREATE TABLE revocation_head (
-    id  INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL CHECK (seq >= 0)
-) STRICT;
-
 CREATE TABLE revocations (
     seq        INTEGER PRIMARY KEY,
     request_id TEXT NOT NULL UNIQUE,
@@ -29,7 +24,6 @@ INSERT INTO revocations (seq, request_id, tenant_id, status, ended_at)
     SELECT row_number() OVER (ORDER BY ended_at, id), id, tenant_id, status, ended_at
     FROM requests WHERE ended_at IS NOT NULL
         AND status IN ('denied', 'expired', 'canceled', 'revoked', 'completed');
-INSERT INTO revocation_head (id, seq) SELECT 1, count(*) FROM revocations;
 
 -- +goose StatementBegin
 CREATE TRIGGER revocations_no_update BEFORE UPDATE ON revocations
@@ -53,4 +47,3 @@ CREATE TABLE access_records (
 -- +goose Down
 DROP TABLE access_records;
 DROP TABLE revocations;
-DROP TABLE revocation_head;
