@@ -49,7 +49,7 @@ func benchLogAppend(b *testing.B, batch int) {
 			request_id TEXT, ticket_id TEXT, leaf BLOB NOT NULL, PRIMARY KEY (tenant_id, idx)) STRICT, WITHOUT ROWID`,
 		`CREATE INDEX events_type ON events (tenant_id, type, idx)`,
 		`CREATE INDEX events_request ON events (tenant_id, request_id, idx) WHERE request_id IS NOT NULL`,
-		`CREATE INDEX events_ticket ON events (tenant_id, ticket_id, idx) WHERE ticket_id IS NOT NULL`,
+		`CREATE INDEX events_ticket ON events (tenant_id, ticket_id, idx) WHERE ticket_id IS NOT NULL AND request_id IS NULL`,
 	} {
 		if _, err := plain.Exec(q); err != nil {
 			b.Fatal(err)

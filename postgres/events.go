@@ -75,7 +75,9 @@ func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.
 		w.eq("request_id", f.RequestID)
 	}
 	if f.TicketID != "" {
-		w.eq("ticket_id", f.TicketID)
+		// The ticket's own events, and those of its requests.
+		tk := w.arg(f.TicketID)
+		w.add("((request_id IS NULL AND ticket_id = " + tk + ") OR request_id IN (SELECT id FROM requests WHERE ticket_id = " + tk + "))")
 	}
 	var limit any // NULL: no limit
 	if f.Limit > 0 {

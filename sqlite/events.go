@@ -83,7 +83,8 @@ func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.
 		w.add("request_id = ?", f.RequestID)
 	}
 	if f.TicketID != "" {
-		w.add("ticket_id = ?", f.TicketID)
+		// The ticket's own events, and those of its requests.
+		w.add("((request_id IS NULL AND ticket_id = ?) OR request_id IN (SELECT id FROM requests WHERE ticket_id = ?))", f.TicketID, f.TicketID)
 	}
 	limit := f.Limit
 	if limit <= 0 {

@@ -96,9 +96,16 @@ func testEventIndexesPerTenant(t *testing.T, s lockbox.Store) {
 }
 
 func testEventFilters(t *testing.T, s lockbox.Store) {
-	tn := lockbox.TenantID(lockbox.NewID("ten"))
-	req1, req2 := lockbox.RequestID("req_one"), lockbox.RequestID("req_two")
-	tk1, tk2 := lockbox.TicketID("tkt_one"), lockbox.TicketID("tkt_two")
+	// A ticket's events are its own and those of its requests: the
+	// requests and tickets exist, as in the service.
+	f := newFixture(t, s)
+	tn := f.tenant.ID
+	tk1 := f.ticket.ID
+	second := newTicket(tn, f.admin.ID, at(2))
+	update(t, s, func(ctx context.Context, tx lockbox.Tx) error { return tx.CreateTicket(ctx, second) })
+	tk2 := second.ID
+	req1 := f.request(t, s, at(3), func(r *lockbox.AccessRequest) { r.ID = "req_one" }).ID
+	req2 := f.request(t, s, at(4), func(r *lockbox.AccessRequest) { r.ID = "req_two"; r.TicketID = tk2 }).ID
 	specs := []struct {
 		typ lockbox.EventType
 		req lockbox.RequestID

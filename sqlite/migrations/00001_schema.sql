@@ -168,7 +168,10 @@ CREATE TABLE events (
 
 CREATE INDEX events_type ON events (tenant_id, type, idx);
 CREATE INDEX events_request ON events (tenant_id, request_id, idx) WHERE request_id IS NOT NULL;
-CREATE INDEX events_ticket ON events (tenant_id, ticket_id, idx) WHERE ticket_id IS NOT NULL;
+-- A ticket's history is its own events (this index) and the events of its
+-- requests (events_request, through requests.ticket_id): request events stay
+-- out of this index, one B-tree fewer to write at every step of a request.
+CREATE INDEX events_ticket ON events (tenant_id, ticket_id, idx) WHERE ticket_id IS NOT NULL AND request_id IS NULL;
 
 -- +goose StatementBegin
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
