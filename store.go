@@ -212,3 +212,28 @@ type RequestFilter struct {
 	Status      RequestStatus
 	Page        Page
 }
+
+// CheckSecretArgs refuses the arguments of PutSecret that are programming
+// errors; both stores call it.
+func CheckSecretArgs(name string, version int64) error {
+	if name == "" {
+		return Errorf(CodeInvalid, "a secret needs a name")
+	}
+	if version < 0 {
+		return Errorf(CodeInvalid, "secret %s: version %d, want 0 (create) or the version read", name, version)
+	}
+	return nil
+}
+
+// SecretConflict is the error of a PutSecret whose compare-and-set failed:
+// the caller read version, the store holds stored (0: no such secret).
+func SecretConflict(name string, version, stored int64) error {
+	switch {
+	case version == 0:
+		return Errorf(CodeConflict, "secret %s already exists (version %d)", name, stored)
+	case stored == 0:
+		return Errorf(CodeConflict, "secret %s does not exist: create it with version 0", name)
+	default:
+		return Errorf(CodeConflict, "secret %s is at version %d, not %d: it changed since it was read", name, stored, version)
+	}
+}

@@ -35,7 +35,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, int64, erro
 // matches nothing) or taken (its INSERT does nothing), so it gets
 // ErrConflict rather than a serialisation failure.
 func (s *Store) PutSecret(ctx context.Context, name string, value []byte, version int64) error {
-	if err := checkSecret(name, version); err != nil {
+	if err := lockbox.CheckSecretArgs(name, version); err != nil {
 		return err
 	}
 	if value == nil {
@@ -64,7 +64,7 @@ func (s *Store) PutSecret(ctx context.Context, name string, value []byte, versio
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		return secretConflict(name, version, stored)
+		return lockbox.SecretConflict(name, version, stored)
 	})
 	if lockbox.ErrorCodeOf(err) == lockbox.CodeConflict {
 		return err
@@ -88,29 +88,4 @@ func secretErr(err error, op, name string) error {
 			"secret %q: a name must be valid UTF-8 without NUL characters", name), err)
 	}
 	return fmt.Errorf("postgres: %s secret %s: %w", op, name, err)
-}
-
-// checkSecret refuses the arguments of PutSecret that are programming
-// errors.
-func checkSecret(name string, version int64) error {
-	if name == "" {
-		return lockbox.Errorf(lockbox.CodeInvalid, "a secret needs a name")
-	}
-	if version < 0 {
-		return lockbox.Errorf(lockbox.CodeInvalid, "secret %s: version %d, want 0 (create) or the version read", name, version)
-	}
-	return nil
-}
-
-// secretConflict is the error of a PutSecret whose compare-and-set failed:
-// the caller read version, the store holds stored (0: no such secret).
-func secretConflict(name string, version, stored int64) error {
-	switch {
-	case version == 0:
-		return lockbox.Errorf(lockbox.CodeConflict, "secret %s already exists (version %d)", name, stored)
-	case stored == 0:
-		return lockbox.Errorf(lockbox.CodeConflict, "secret %s does not exist: create it with version 0", name)
-	default:
-		return lockbox.Errorf(lockbox.CodeConflict, "secret %s is at version %d, not %d: it changed since it was read", name, stored, version)
-	}
 }

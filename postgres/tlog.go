@@ -137,7 +137,7 @@ func nodeArrays(ids []compact.NodeID) ([]int32, []int64) {
 // is reported as ErrHeadMoved too: the sequencer re-reads the head and
 // tries again.
 func (s *Store) StoreTree(ctx context.Context, log string, from, to tlog.Head, nodes []tlog.Node) error {
-	if err := checkStoreTree(log, from, to, nodes); err != nil {
+	if err := tlog.CheckStoreTree(log, from, to, nodes); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	ids := make([]compact.NodeID, len(nodes))
@@ -209,26 +209,6 @@ func (s *Store) StoreTree(ctx context.Context, log string, from, to tlog.Head, n
 		return fmt.Errorf("%w: log %q: %w", tlog.ErrHeadMoved, log, err)
 	}
 	return fmt.Errorf("postgres: store the tree of log %q: %w", log, err)
-}
-
-// checkStoreTree checks the arguments of StoreTree, so that what the
-// database would refuse gets a clear error.
-func checkStoreTree(log string, from, to tlog.Head, nodes []tlog.Node) error {
-	if to.Size < from.Size {
-		return fmt.Errorf("log %q cannot shrink from %d to %d", log, from.Size, to.Size)
-	}
-	if to.Size > math.MaxInt64 {
-		return fmt.Errorf("log %q: tree size %d is too large", log, to.Size)
-	}
-	if len(to.Root) != tlog.HashSize {
-		return fmt.Errorf("log %q: root of %d bytes, want %d", log, len(to.Root), tlog.HashSize)
-	}
-	for _, n := range nodes {
-		if len(n.Hash) != tlog.HashSize || n.ID.Index > math.MaxInt64 || n.ID.Level > 64 {
-			return fmt.Errorf("log %q: invalid node (level %d, index %d) with a hash of %d bytes", log, n.ID.Level, n.ID.Index, len(n.Hash))
-		}
-	}
-	return nil
 }
 
 // PendingLogs returns the logs whose committed events go beyond their tree

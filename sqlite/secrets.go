@@ -34,7 +34,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, int64, erro
 // PutSecret implements lockbox.Store. The writer is serial, so the
 // compare-and-set is the WHERE clause of one statement.
 func (s *Store) PutSecret(ctx context.Context, name string, value []byte, version int64) error {
-	if err := checkSecret(name, version); err != nil {
+	if err := lockbox.CheckSecretArgs(name, version); err != nil {
 		return err
 	}
 	if value == nil {
@@ -68,31 +68,6 @@ func (s *Store) PutSecret(ctx context.Context, name string, value []byte, versio
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sqlite: store secret %s: %w", name, err)
 		}
-		return secretConflict(name, version, stored)
+		return lockbox.SecretConflict(name, version, stored)
 	})
-}
-
-// checkSecret refuses the arguments of PutSecret that are programming
-// errors.
-func checkSecret(name string, version int64) error {
-	if name == "" {
-		return lockbox.Errorf(lockbox.CodeInvalid, "a secret needs a name")
-	}
-	if version < 0 {
-		return lockbox.Errorf(lockbox.CodeInvalid, "secret %s: version %d, want 0 (create) or the version read", name, version)
-	}
-	return nil
-}
-
-// secretConflict is the error of a PutSecret whose compare-and-set failed:
-// the caller read version, the store holds stored (0: no such secret).
-func secretConflict(name string, version, stored int64) error {
-	switch {
-	case version == 0:
-		return lockbox.Errorf(lockbox.CodeConflict, "secret %s already exists (version %d)", name, stored)
-	case stored == 0:
-		return lockbox.Errorf(lockbox.CodeConflict, "secret %s does not exist: create it with version 0", name)
-	default:
-		return lockbox.Errorf(lockbox.CodeConflict, "secret %s is at version %d, not %d: it changed since it was read", name, stored, version)
-	}
 }

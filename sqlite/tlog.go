@@ -159,7 +159,7 @@ func nodeIDsJSON(ids []compact.NodeID) string {
 // already stored with the same hash is kept; with another hash, the tree
 // would be corrupt, so nothing is stored.
 func (s *Store) StoreTree(ctx context.Context, log string, from, to tlog.Head, nodes []tlog.Node) error {
-	if err := checkStoreTree(log, from, to, nodes); err != nil {
+	if err := tlog.CheckStoreTree(log, from, to, nodes); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	// Node hashes go as one blob, 32 bytes each, next to the JSON array
@@ -233,26 +233,6 @@ func (s *Store) StoreTree(ctx context.Context, log string, from, to tlog.Head, n
 		}
 		return fmt.Errorf("sqlite: log %q: node (level %d, index %d) is already stored with another hash", log, level, idx)
 	})
-}
-
-// checkStoreTree checks the arguments of StoreTree, so that what the
-// database would refuse gets a clear error.
-func checkStoreTree(log string, from, to tlog.Head, nodes []tlog.Node) error {
-	if to.Size < from.Size {
-		return fmt.Errorf("log %q cannot shrink from %d to %d", log, from.Size, to.Size)
-	}
-	if to.Size > math.MaxInt64 {
-		return fmt.Errorf("log %q: tree size %d is too large", log, to.Size)
-	}
-	if len(to.Root) != tlog.HashSize {
-		return fmt.Errorf("log %q: root of %d bytes, want %d", log, len(to.Root), tlog.HashSize)
-	}
-	for _, n := range nodes {
-		if len(n.Hash) != tlog.HashSize || n.ID.Index > math.MaxInt64 || n.ID.Level > 64 {
-			return fmt.Errorf("log %q: invalid node (level %d, index %d) with a hash of %d bytes", log, n.ID.Level, n.ID.Index, len(n.Hash))
-		}
-	}
-	return nil
 }
 
 // PendingLogs returns the logs whose committed events go beyond their tree

@@ -3,6 +3,8 @@ package tlog
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 
 	"github.com/transparency-dev/merkle/compact"
 )
@@ -71,4 +73,24 @@ type Storage interface {
 	// but an implementation should tolerate one already stored with the
 	// same hash.
 	StoreTree(ctx context.Context, log string, from, to Head, nodes []Node) error
+}
+
+// CheckStoreTree checks the arguments of Storage.StoreTree, so that what a
+// database would refuse gets a clear error; both stores call it.
+func CheckStoreTree(log string, from, to Head, nodes []Node) error {
+	if to.Size < from.Size {
+		return fmt.Errorf("log %q cannot shrink from %d to %d", log, from.Size, to.Size)
+	}
+	if to.Size > math.MaxInt64 {
+		return fmt.Errorf("log %q: tree size %d is too large", log, to.Size)
+	}
+	if len(to.Root) != HashSize {
+		return fmt.Errorf("log %q: root of %d bytes, want %d", log, len(to.Root), HashSize)
+	}
+	for _, n := range nodes {
+		if len(n.Hash) != HashSize || n.ID.Index > math.MaxInt64 || n.ID.Level > 64 {
+			return fmt.Errorf("log %q: invalid node (level %d, index %d) with a hash of %d bytes", log, n.ID.Level, n.ID.Index, len(n.Hash))
+		}
+	}
+	return nil
 }
