@@ -284,11 +284,16 @@ func (s *Server) apiRoutes() []route {
 // listEvents pages through a tenant's log by index.
 func (s *Server) listEvents(c *call) (lockbox.List[*lockbox.Event], error) {
 	var out lockbox.List[*lockbox.Event]
+	pg, err := c.page()
+	if err != nil {
+		return out, err
+	}
+	pg, _ = pg.Normalize() // c.page already bounded the size
 	f := lockbox.EventFilter{TenantID: lockbox.TenantID(c.path("id")), After: -1,
-		Type: lockbox.EventType(c.query("type")), Limit: lockbox.DefaultPageSize}
+		Type: lockbox.EventType(c.query("type")), Limit: pg.Size}
 	after := c.query("after")
-	if tok := c.query("page_token"); tok != "" {
-		after = tok
+	if pg.Token != "" { // the index cursor of the previous page
+		after = pg.Token
 	}
 	if after != "" {
 		n, err := strconv.ParseInt(after, 10, 64)
@@ -296,13 +301,6 @@ func (s *Server) listEvents(c *call) (lockbox.List[*lockbox.Event], error) {
 			return out, lockbox.Errorf(lockbox.CodeBadRequest, "after must be an event index (an integer >= -1)")
 		}
 		f.After = n
-	}
-	if v := c.query("page_size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return out, lockbox.Errorf(lockbox.CodeBadRequest, "page_size must be an integer")
-		}
-		f.Limit = n
 	}
 	events, err := s.svc.ListEvents(c.ctx, c.p, f)
 	if err != nil {
