@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/tlog"
 )
 
 // AppendEvent implements lockbox.Tx. It takes the next index of e's log
@@ -47,15 +48,16 @@ func (t *tx) nextIndex(ctx context.Context, tenant lockbox.TenantID) (int64, err
 	return idx, nil
 }
 
-// insertEvent stores a sealed event, e.Leaf at e.Index, with its notice.
+// insertEvent stores a sealed event, e.Leaf at e.Index with its leaf hash
+// (the log's level-0 node), and its notice.
 func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	payload := encodeNotice(t.schema, lockbox.EventNotice{TenantID: e.TenantID, Index: e.Index, Type: e.Type, RequestID: e.RequestID})
 	// One round trip: the insert and its notice.
 	_, err := t.exec(ctx, `WITH appended AS (
-			INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING 1
+			INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf, leaf_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $9) RETURNING 1
 		) SELECT pg_notify($7, $8) FROM appended`,
-		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, noticeChannel, payload)
+		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, noticeChannel, payload, tlog.LeafHash(e.Leaf))
 	if err != nil {
 		return writeErr(err, "append to the log of "+string(e.TenantID), "event", e.ID)
 	}

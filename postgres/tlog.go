@@ -77,15 +77,18 @@ var errGap = errors.New("a log entry is missing")
 
 // Nodes implements tlog.Storage in one query, whatever the number of ids:
 // they go as two arrays, which unnest turns into rows joined to tree_nodes
-// by its primary key, in their order.
+// by its primary key, in their order, and for level 0 to the leaf hash the
+// writer stored with the event (events appended before migration 00004
+// have theirs in tree_nodes).
 func (s *Store) Nodes(ctx context.Context, log string, ids []compact.NodeID) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	levels, indexes := nodeArrays(ids)
 	hashes := make([][]byte, 0, len(ids))
-	rows, err := s.pool.Query(ctx, `SELECT n.hash
+	rows, err := s.pool.Query(ctx, `SELECT coalesce(e.leaf_hash, n.hash)
 		FROM unnest($2::integer[], $3::bigint[]) WITH ORDINALITY AS q (level, idx, ord)
+		LEFT JOIN events AS e ON q.level = 0 AND e.tenant_id = $1 AND e.idx = q.idx
 		LEFT JOIN tree_nodes AS n ON n.log = $1 AND n.level = q.level AND n.idx = q.idx
 		ORDER BY q.ord`, log, levels, indexes)
 	if err == nil {

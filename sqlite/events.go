@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/tlog"
 )
 
 // AppendEvent implements lockbox.Tx. It gives e the next index of its
@@ -54,12 +55,13 @@ func (t *tx) nextIndex(ctx context.Context, tenant lockbox.TenantID) (int64, err
 	return last + 1, nil
 }
 
-// insertEvent stores a sealed event, e.Leaf at e.Index, and queues its
-// notice for when the transaction commits.
+// insertEvent stores a sealed event, e.Leaf at e.Index with its leaf hash
+// (the log's level-0 node), and queues its notice for when the transaction
+// commits.
 func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
-	_, err := t.exec(ctx, `INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf)
-		VALUES (?, ?, ?, ?, ?, ?)`,
-		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf)
+	_, err := t.exec(ctx, `INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf, leaf_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, tlog.LeafHash(e.Leaf))
 	if err != nil {
 		if msg, ok := isUnique(err); ok && strings.Contains(msg, "events.id") {
 			return lockbox.Errorf(lockbox.CodeConflict, "event %s already exists", e.ID)

@@ -95,16 +95,19 @@ var errGap = errors.New("a log entry is missing")
 
 // Nodes implements tlog.Storage in one query, whatever the number of ids:
 // they go as a JSON array of [level, index] pairs, which json_each turns
-// into rows joined to tree_nodes by its primary key. The query text is
-// fixed, so it is prepared once.
+// into rows joined to tree_nodes by its primary key, and for level 0 to the
+// leaf hash the writer stored with the event (events appended before
+// migration 00004 have theirs in tree_nodes). The query text is fixed, so
+// it is prepared once.
 func (s *Store) Nodes(ctx context.Context, log string, ids []compact.NodeID) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	hashes := make([][]byte, len(ids))
 	err := s.read(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, `SELECT j.key, n.hash
+		rows, err := t.query(ctx, `SELECT j.key, coalesce(e.leaf_hash, n.hash)
 			FROM json_each(?1) AS j
+			LEFT JOIN events AS e ON j.value ->> 0 = 0 AND e.tenant_id = ?2 AND e.idx = j.value ->> 1
 			LEFT JOIN tree_nodes AS n ON n.log = ?2 AND n.level = j.value ->> 0 AND n.idx = j.value ->> 1
 			ORDER BY j.key`, nodeIDsJSON(ids), log)
 		if err != nil {

@@ -36,8 +36,14 @@ func (m *MemStorage) Append(log string, leaves ...[]byte) uint64 {
 	defer m.mu.Unlock()
 	l := m.logLocked(log)
 	first := uint64(len(l.leaves))
+	// The leaf hashes are stored with the leaves, as the stores do
+	// (Storage.Nodes).
+	for len(l.levels) == 0 {
+		l.levels = append(l.levels, nil)
+	}
 	for _, leaf := range leaves {
 		l.leaves = append(l.leaves, bytes.Clone(leaf))
+		l.levels[0] = append(l.levels[0], LeafHash(leaf))
 	}
 	return first
 }

@@ -164,7 +164,7 @@ func TestStoreTreeCAS(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := Head{}
-	bogus := []Node{{ID: compact.NewNodeID(0, 2), Hash: bytes.Repeat([]byte{1}, 32)}}
+	bogus := []Node{{ID: compact.NewNodeID(1, 1), Hash: bytes.Repeat([]byte{1}, 32)}}
 	err = st.StoreTree(ctx, "t", stale, Head{Size: 3, Root: bytes.Repeat([]byte{2}, 32)}, bogus)
 	if !errors.Is(err, ErrHeadMoved) {
 		t.Fatalf("StoreTree from a stale head: %v, want ErrHeadMoved", err)
@@ -172,7 +172,7 @@ func TestStoreTreeCAS(t *testing.T) {
 	if got, _ := st.TreeHead(ctx, "t"); got.Size != h.Size || !bytes.Equal(got.Root, h.Root) {
 		t.Fatalf("head moved to %+v", got)
 	}
-	if _, err := st.Nodes(ctx, "t", []compact.NodeID{compact.NewNodeID(0, 2)}); !errors.Is(err, ErrMissingNode) {
+	if _, err := st.Nodes(ctx, "t", []compact.NodeID{compact.NewNodeID(1, 1)}); !errors.Is(err, ErrMissingNode) {
 		t.Fatalf("node of a refused StoreTree: %v, want ErrMissingNode", err)
 	}
 	if h2, err := Integrate(ctx, st, "t", 10); err != nil || h2.Size != 4 {

@@ -61,7 +61,10 @@ type Storage interface {
 
 	// Nodes returns the hashes of the given nodes, in the order of ids. Every
 	// node of a complete subtree inside the integrated tree exists; asking
-	// for another is an error matching ErrMissingNode.
+	// for another is an error matching ErrMissingNode. Integrate stores the
+	// inner nodes (level 1 and up); a leaf hash (level 0) is the storage's
+	// own: it records SHA-256(0x00 || leaf) when the leaf is appended, and
+	// keeps it when a leaf is later changed, as a node would be kept.
 	Nodes(ctx context.Context, log string, ids []compact.NodeID) ([][]byte, error)
 
 	// StoreTree atomically stores nodes and moves log's head from from to

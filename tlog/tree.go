@@ -135,8 +135,14 @@ func integrateOnce(ctx context.Context, st Storage, log string, maxBatch int) (H
 	}
 	// A batch of n leaves completes about 2n subtrees: n leaves and n-1
 	// inner nodes, plus up to one per level where it joins the old edge.
-	nodes := make([]Node, 0, 2*len(leaves)+64)
-	visit := func(id compact.NodeID, hash []byte) { nodes = append(nodes, Node{ID: id, Hash: hash}) }
+	// Leaf hashes (level 0) are not stored here: the writer stored each
+	// with its leaf (Storage.Nodes).
+	nodes := make([]Node, 0, len(leaves)+64)
+	visit := func(id compact.NodeID, hash []byte) {
+		if id.Level > 0 {
+			nodes = append(nodes, Node{ID: id, Hash: hash})
+		}
+	}
 	for i, leaf := range leaves {
 		if p := checkLeaf(leaf, head.Size+uint64(i), log); p != nil && checkLeaves {
 			return Head{}, fmt.Errorf("tlog: integrate log %q: entry %d: %s", log, head.Size+uint64(i), p.msg)

@@ -113,7 +113,7 @@ func testStoreTreeCAS(t *testing.T, h Harness) {
 		t.Fatalf("TreeHead = %+v, %v; want %+v", got, err, h1)
 	}
 	// A second sequencer that also read the empty head loses.
-	bogus := tlog.Node{ID: compact.NewNodeID(0, 1), Hash: bytes.Repeat([]byte{9}, 32)}
+	bogus := tlog.Node{ID: compact.NewNodeID(1, 0), Hash: bytes.Repeat([]byte{9}, 32)}
 	err = st.StoreTree(ctx, "t", tlog.Head{}, tlog.Head{Size: 2, Root: bytes.Repeat([]byte{8}, 32)}, []tlog.Node{n0, bogus})
 	if !errors.Is(err, tlog.ErrHeadMoved) {
 		t.Fatalf("StoreTree from a stale head: %v, want ErrHeadMoved", err)
