@@ -86,9 +86,12 @@ func (s *Store) Nodes(ctx context.Context, log string, ids []compact.NodeID) ([]
 	}
 	levels, indexes := nodeArrays(ids)
 	hashes := make([][]byte, 0, len(ids))
-	rows, err := s.pool.Query(ctx, `SELECT coalesce(e.leaf_hash, n.hash)
+	// The subquery runs for leaves only: a join would probe the events
+	// index for every node.
+	rows, err := s.pool.Query(ctx, `SELECT CASE WHEN q.level = 0
+			THEN coalesce((SELECT e.leaf_hash FROM events AS e WHERE e.tenant_id = $1 AND e.idx = q.idx), n.hash)
+			ELSE n.hash END
 		FROM unnest($2::integer[], $3::bigint[]) WITH ORDINALITY AS q (level, idx, ord)
-		LEFT JOIN events AS e ON q.level = 0 AND e.tenant_id = $1 AND e.idx = q.idx
 		LEFT JOIN tree_nodes AS n ON n.log = $1 AND n.level = q.level AND n.idx = q.idx
 		ORDER BY q.ord`, log, levels, indexes)
 	if err == nil {

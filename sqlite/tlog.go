@@ -105,9 +105,12 @@ func (s *Store) Nodes(ctx context.Context, log string, ids []compact.NodeID) ([]
 	}
 	hashes := make([][]byte, len(ids))
 	err := s.read(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, `SELECT j.key, coalesce(e.leaf_hash, n.hash)
+		// The subquery runs for leaves only: a join would seek the
+		// events table for every node.
+		rows, err := t.query(ctx, `SELECT j.key, CASE WHEN j.value ->> 0 = 0
+				THEN coalesce((SELECT e.leaf_hash FROM events AS e WHERE e.tenant_id = ?2 AND e.idx = j.value ->> 1), n.hash)
+				ELSE n.hash END
 			FROM json_each(?1) AS j
-			LEFT JOIN events AS e ON j.value ->> 0 = 0 AND e.tenant_id = ?2 AND e.idx = j.value ->> 1
 			LEFT JOIN tree_nodes AS n ON n.log = ?2 AND n.level = j.value ->> 0 AND n.idx = j.value ->> 1
 			ORDER BY j.key`, nodeIDsJSON(ids), log)
 		if err != nil {
