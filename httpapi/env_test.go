@@ -44,7 +44,7 @@ func (c *testClock) Advance(d time.Duration) {
 // env is a real lockbox server (SQLite store, service, HTTP API) on a test
 // listener, with a clock the test controls and the log captured.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *app.Server
 	http   *httptest.Server
 	clock  *testClock
@@ -121,7 +121,7 @@ func (s *syncBuffer) String() string {
 // testDatabaseURL chooses the engine of the API tests: SQLite by default,
 // PostgreSQL (a fresh schema per test) with LOCKBOX_TEST_ENGINE=postgres.
 // `make test` runs the suite on both.
-func testDatabaseURL(t *testing.T) string {
+func testDatabaseURL(t testing.TB) string {
 	switch e := os.Getenv("LOCKBOX_TEST_ENGINE"); e {
 	case "", "sqlite":
 		return ""
@@ -142,16 +142,27 @@ const bootstrapToken = "bootstrap-token-for-tests-0123456789"
 // production parameters.
 var cheapArgon = &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the server's configuration changed by configure
+// (a policy file, say) before it starts.
+func newEnvWith(t testing.TB, configure func(*app.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	clock := &testClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	logs := &syncBuffer{}
 	dbURL := testDatabaseURL(t)
-	srv, err := app.New(context.Background(), app.Config{
+	c := app.Config{
 		DataDir: dir, DatabaseURL: dbURL, SecretKey: testSecretKey, BootstrapToken: bootstrapToken, Clock: clock.Now, Argon2: cheapArgon,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if configure != nil {
+		configure(&c)
+	}
+	srv, err := app.New(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +178,7 @@ type resp struct {
 	Header http.Header
 }
 
-func (r resp) decode(t *testing.T, v any) {
+func (r resp) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decoding %s: %v", r.Body, err)

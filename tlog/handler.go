@@ -104,9 +104,12 @@ func (h *Handler) entries(w http.ResponseWriter, r *http.Request) {
 	if limit == 0 {
 		limit = DefaultMaxEntries
 	}
-	start, ok1 := queryUint(w, r, "start", 0)
-	end, ok2 := queryUint(w, r, "end", start+limit)
-	if !ok1 || !ok2 {
+	start, ok := queryUint(w, r, "start", 0)
+	if !ok {
+		return
+	}
+	end, ok := queryUint(w, r, "end", start+limit)
+	if !ok {
 		return
 	}
 	if end < start {
@@ -134,9 +137,12 @@ func (h *Handler) inclusion(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	index, ok1 := queryUint(w, r, "index", noDefault)
-	size, ok2 := queryUint(w, r, "size", noDefault)
-	if !ok1 || !ok2 {
+	index, ok := queryUint(w, r, "index", noDefault)
+	if !ok {
+		return
+	}
+	size, ok := queryUint(w, r, "size", noDefault)
+	if !ok {
 		return
 	}
 	hashes, err := InclusionProof(r.Context(), h.Storage, log, index, size)
@@ -152,9 +158,12 @@ func (h *Handler) consistency(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	from, ok1 := queryUint(w, r, "from", noDefault)
-	to, ok2 := queryUint(w, r, "to", noDefault)
-	if !ok1 || !ok2 {
+	from, ok := queryUint(w, r, "from", noDefault)
+	if !ok {
+		return
+	}
+	to, ok := queryUint(w, r, "to", noDefault)
+	if !ok {
 		return
 	}
 	hashes, err := ConsistencyProof(r.Context(), h.Storage, log, from, to)
@@ -195,6 +204,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // noDefault marks a query parameter as required.
 const noDefault = ^uint64(0)
 
+// queryUint reads a non-negative integer query parameter; when it is
+// missing or malformed it answers 400 and returns false, and the caller
+// must write nothing more.
 func queryUint(w http.ResponseWriter, r *http.Request, name string, def uint64) (uint64, bool) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
