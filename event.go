@@ -33,10 +33,13 @@ const (
 	EventRequestRevoked      EventType = "request.revoked"
 	EventRequestCompleted    EventType = "request.completed"
 	EventOperatorUserChanged EventType = "operator.user_changed"
+	// EventPolicyReloaded records in the system log that the JIT policy
+	// was replaced by a reload, with the digests of both sources.
+	EventPolicyReloaded EventType = "policy.reloaded"
 )
 
-// SystemLog is the log of changes that belong to no tenant: operator users
-// and their tokens.
+// SystemLog is the log of changes that belong to no tenant: operator users,
+// their tokens and JIT policy reloads.
 const SystemLog TenantID = "system"
 
 // Event is one entry of a tenant's append-only log. Its canonical JSON (the

@@ -1,7 +1,6 @@
 package lockbox_test
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -10,76 +9,68 @@ import (
 	"github.com/lockbox-dev/lockbox"
 )
 
-func TestBuiltinPolicy(t *testing.T) {
-	tenant := &lockbox.Tenant{ID: "t", Lockbox: lockbox.DefaultLockboxSettings()}
-	plain := &lockbox.User{ID: "e", Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}}
-	isolated := &lockbox.User{ID: "i", Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}, Isolated: true}
+// TestApplyTenant checks what no policy can change: the customer step, the
+// tenant's duration cap, and that an allowed decision names its internal
+// approvers or waives the step on purpose.
+func TestApplyTenant(t *testing.T) {
+	on := lockbox.DefaultLockboxSettings() // enabled, 8h cap
+	off := on
+	off.Enabled = false
+	leads := []lockbox.GroupApprovals{{Group: "support-leads", Count: 1}}
 	cases := []struct {
-		name      string
-		user      *lockbox.User
-		mfa       bool
-		level     lockbox.AccessLevel
-		duration  time.Duration
-		allowed   bool
-		reasonHas string
+		name         string
+		in           lockbox.Decision
+		settings     lockbox.LockboxSettings
+		allowed      bool
+		customer     bool
+		max          time.Duration
+		reasonHas    string
+		approvalsOut []lockbox.GroupApprovals
 	}{
-		{"MFA engineer reads", plain, true, lockbox.LevelRead, time.Hour, true, ""},
-		{"no MFA, not isolated", plain, false, lockbox.LevelRead, time.Hour, false, "MFA"},
-		{"isolated without MFA", isolated, false, lockbox.LevelWrite, time.Hour, true, ""},
-		{"admin level, not isolated", plain, true, lockbox.LevelAdmin, time.Hour, false, "isolated"},
-		{"admin level, isolated", isolated, true, lockbox.LevelAdmin, time.Hour, true, ""},
-		{"longer than the tenant allows is capped", plain, true, lockbox.LevelRead, 24 * time.Hour, true, "capped"},
+		{"a policy cannot waive the customer step",
+			lockbox.Decision{Allowed: true, InternalApprovals: leads, CustomerApprovalRequired: false, MaxDuration: lockbox.Duration(time.Hour)},
+			on, true, true, time.Hour, "", leads},
+		{"lockbox off: no customer step even if the policy asks",
+			lockbox.Decision{Allowed: true, InternalApprovals: leads, CustomerApprovalRequired: true},
+			off, true, false, 8 * time.Hour, "", leads},
+		{"a policy cap above the tenant's is lowered to the tenant's",
+			lockbox.Decision{Allowed: true, InternalApprovals: leads, MaxDuration: lockbox.Duration(24 * time.Hour)},
+			on, true, true, 8 * time.Hour, "", leads},
+		{"no cap from the policy: the tenant's",
+			lockbox.Decision{Allowed: true, InternalApprovals: leads},
+			on, true, true, 8 * time.Hour, "", leads},
+		{"the internal step waived on purpose",
+			lockbox.Decision{Allowed: true, InternalApprovalWaived: true},
+			on, true, true, 8 * time.Hour, "", []lockbox.GroupApprovals{}},
+		{"no approvers and no waiver is refused",
+			lockbox.Decision{Allowed: true},
+			on, false, true, 8 * time.Hour, "names no internal approvers", []lockbox.GroupApprovals{}},
+		{"zero approvals of a group is refused",
+			lockbox.Decision{Allowed: true, InternalApprovals: []lockbox.GroupApprovals{{Group: "support-leads", Count: 0}}},
+			on, false, true, 8 * time.Hour, "no one can give", nil},
+		{"a nameless group is refused",
+			lockbox.Decision{Allowed: true, InternalApprovals: []lockbox.GroupApprovals{{Count: 1}}},
+			on, false, true, 8 * time.Hour, "no one can give", nil},
+		{"a refusal stays a refusal",
+			lockbox.Decision{Allowed: false, Reasons: []string{"no"}, InternalApprovalWaived: true},
+			off, false, false, 8 * time.Hour, "no", []lockbox.GroupApprovals{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d, err := lockbox.BuiltinPolicy{InternalGroup: "support-leads"}.Evaluate(context.Background(), lockbox.PolicyInput{
-				Requester: c.user, MFA: c.mfa, Tenant: tenant, AccessLevel: c.level, Duration: lockbox.Duration(c.duration),
-			})
-			if err != nil {
-				t.Fatal(err)
+			d := lockbox.ApplyTenant(c.in, c.settings)
+			if d.Allowed != c.allowed || d.CustomerApprovalRequired != c.customer || d.MaxDuration.D() != c.max {
+				t.Fatalf("got allowed %v, customer %v, max %s; want %v, %v, %s (%v)",
+					d.Allowed, d.CustomerApprovalRequired, d.MaxDuration, c.allowed, c.customer, c.max, d.Reasons)
 			}
-			if d.Allowed != c.allowed {
-				t.Fatalf("allowed = %v, want %v (%v)", d.Allowed, c.allowed, d.Reasons)
+			if c.reasonHas != "" && !strings.Contains(strings.Join(d.Reasons, "; "), c.reasonHas) {
+				t.Fatalf("reasons %q do not say %q", d.Reasons, c.reasonHas)
 			}
-			if c.reasonHas != "" && !strings.Contains(strings.Join(d.Reasons, " "), c.reasonHas) {
-				t.Fatalf("reasons %v do not mention %q", d.Reasons, c.reasonHas)
+			if c.approvalsOut != nil && !slices.Equal(d.InternalApprovals, c.approvalsOut) {
+				t.Fatalf("internal approvals %v, want %v", d.InternalApprovals, c.approvalsOut)
 			}
-			if d.MaxDuration != tenant.Lockbox.MaxAccessDuration {
-				t.Fatalf("max duration %s", d.MaxDuration)
-			}
-			if !slices.Equal(d.InternalApprovals, []lockbox.GroupApprovals{{Group: "support-leads", Count: 1}}) {
-				t.Fatalf("internal approvals %v", d.InternalApprovals)
-			}
-			if len(d.Policies) == 0 {
-				t.Fatal("the decision names no policy")
+			if d.Policies == nil || d.InternalApprovals == nil {
+				t.Fatal("nil lists would be stored as null")
 			}
 		})
-	}
-	d, _ := lockbox.BuiltinPolicy{}.Evaluate(context.Background(), lockbox.PolicyInput{Requester: plain, MFA: true, Tenant: tenant, AccessLevel: lockbox.LevelRead, Duration: lockbox.Duration(time.Hour)})
-	if len(d.InternalApprovals) != 0 {
-		t.Fatalf("without an internal group the policy asked for %v", d.InternalApprovals)
-	}
-}
-
-func TestPasswordHashing(t *testing.T) {
-	h := lockbox.HashPassword("correct horse battery staple", lockbox.DefaultArgon2)
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
-		t.Fatalf("hash %q is not argon2id with the default parameters", h)
-	}
-	if !lockbox.CheckPassword("correct horse battery staple", h) {
-		t.Fatal("the right password was refused")
-	}
-	for _, wrong := range []string{"correct horse battery stapl", "", "Correct horse battery staple"} {
-		if lockbox.CheckPassword(wrong, h) {
-			t.Fatalf("%q was accepted", wrong)
-		}
-	}
-	if lockbox.HashPassword("x", lockbox.DefaultArgon2) == lockbox.HashPassword("x", lockbox.DefaultArgon2) {
-		t.Fatal("two hashes of one password are equal: no salt")
-	}
-	for _, bad := range []string{"", "$argon2id$v=19$m=1,t=1,p=1$$", "plain", "$bcrypt$..."} {
-		if lockbox.CheckPassword("x", bad) {
-			t.Fatalf("malformed hash %q accepted", bad)
-		}
 	}
 }

@@ -91,10 +91,17 @@ const (
 // access to some of a tenant's resources, its policy decision, its reviews
 // and its access window.
 type AccessRequest struct {
-	ID                RequestID     `json:"id"`
-	TenantID          TenantID      `json:"tenant_id"`
-	TicketID          TicketID      `json:"ticket_id"`
-	RequesterID       UserID        `json:"requester_id"`
+	ID          RequestID `json:"id"`
+	TenantID    TenantID  `json:"tenant_id"`
+	TicketID    TicketID  `json:"ticket_id"`
+	RequesterID UserID    `json:"requester_id"`
+	// RequesterName and RequesterEmail are the requester's display name
+	// and e-mail, filled on read (GET /v1/requests/{id}, the list and the
+	// answers of the actions) for everyone who may read the request: a
+	// customer approver cannot read operator users, yet must see who asks.
+	// They are never stored: a read shows the user's current values.
+	RequesterName     string        `json:"requester_name,omitempty"`
+	RequesterEmail    string        `json:"requester_email,omitempty"`
 	Resources         []string      `json:"resources"`
 	AccessLevel       AccessLevel   `json:"access_level"`
 	ReasonType        ReasonType    `json:"reason_type"`

@@ -26,10 +26,14 @@ const (
 // Review is one person's decision on a request. Reviews are append-only and
 // kept forever.
 type Review struct {
-	ReviewerID UserID         `json:"reviewer_id"`
-	Stage      Stage          `json:"stage"`
-	Decision   ReviewDecision `json:"decision"`
-	Reason     string         `json:"reason"`
+	ReviewerID UserID `json:"reviewer_id"`
+	// ReviewerName is the reviewer's display name, filled on read like the
+	// request's RequesterName, so a customer sees who approved internally.
+	// Never stored.
+	ReviewerName string         `json:"reviewer_name,omitempty"`
+	Stage        Stage          `json:"stage"`
+	Decision     ReviewDecision `json:"decision"`
+	Reason       string         `json:"reason"`
 	// Duration, when set on an approval, shortens the access window.
 	Duration Duration `json:"duration,omitempty"`
 	// MFA records whether the reviewer's session used a second factor.

@@ -24,13 +24,16 @@ type Service struct {
 	onCommit   func([]*Event)
 	dummyHash  string
 	issuer     TokenIssuer
+	notify     NotifyConfig
 }
 
 // Config configures a Service. Store is required; the rest have defaults.
 type Config struct {
-	Store  Store
-	Policy Policy // default BuiltinPolicy{InternalGroup: "support-leads"}
-	Clock  Clock  // default SystemClock
+	Store Store
+	// Policy is the JIT policy (package cedar). Without one every request
+	// is refused.
+	Policy Policy
+	Clock  Clock // default SystemClock
 	Logger *slog.Logger
 	Argon2 *Argon2Params // default DefaultArgon2
 	// SessionTTL is how long a signed-in session lasts (default 12h).
@@ -40,20 +43,19 @@ type Config struct {
 	OnCommit func([]*Event)
 	// Issuer signs grant tokens; without it IssueToken fails.
 	Issuer TokenIssuer
+	// Notify names the operator-wide notification targets.
+	Notify NotifyConfig
 }
-
-// DefaultInternalGroup is the operator group the built-in policy asks to
-// approve every request.
-const DefaultInternalGroup = "support-leads"
 
 // NewService returns a Service on the configured store.
 func NewService(c Config) *Service {
 	s := &Service{
 		store: c.Store, policy: c.Policy, now: c.Clock, log: c.Logger,
 		argon: DefaultArgon2, sessionTTL: c.SessionTTL, onCommit: c.OnCommit, issuer: c.Issuer,
+		notify: c.Notify,
 	}
 	if s.policy == nil {
-		s.policy = BuiltinPolicy{InternalGroup: DefaultInternalGroup}
+		s.policy = refuseAll{}
 	}
 	if s.now == nil {
 		s.now = SystemClock
@@ -83,12 +85,17 @@ func (s *Service) Now() time.Time { return s.now() }
 type txn struct {
 	Tx
 	ctx    context.Context
+	s      *Service
 	events []*Event
 }
 
-// emit appends an event to its tenant's log inside the transaction.
+// emit appends an event to its tenant's log inside the transaction, with
+// the notifications it calls for (the outbox, notifications.go).
 func (t *txn) emit(e *Event) error {
 	if err := t.AppendEvent(t.ctx, e); err != nil {
+		return err
+	}
+	if err := t.enqueueNotifications(e); err != nil {
 		return err
 	}
 	t.events = append(t.events, e)
@@ -100,7 +107,7 @@ func (t *txn) emit(e *Event) error {
 func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 	var events []*Event
 	err := s.store.Update(ctx, func(tx Tx) error {
-		t := &txn{Tx: tx, ctx: ctx}
+		t := &txn{Tx: tx, ctx: ctx, s: s}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -173,7 +180,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		if !u.Active() {
 			return Errorf(CodeUnauthenticated, "the user was removed")
 		}
-		p = &Principal{User: u, CredentialID: c.ID, AMR: c.AMR}
+		p = &Principal{User: u, CredentialID: c.ID, CredentialKind: c.Kind, AMR: c.AMR}
 		return nil
 	})
 	return p, err
@@ -238,6 +245,28 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginOutput, error
 	}
 	s.log.Info("signed in", "user", u.ID, "mfa", in.OTP != "")
 	return out, nil
+}
+
+// Logout ends the caller's sign-in session: its credential is deleted, so
+// the token is refused from then on by every replica sharing the store. An
+// API token is not a session and is refused here (422): it ends when it
+// expires, when its user's password changes or when the user is removed.
+func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	if p == nil || p.CredentialID == "" {
+		return Errorf(CodeUnauthenticated, "no session to sign out of: sign in first")
+	}
+	if p.CredentialKind != CredentialSession {
+		return Errorf(CodeInvalid, "this is an API token, not a sign-in session: logout ends sessions only; "+
+			"an API token ends when it expires, when its user's password changes or when the user is removed")
+	}
+	err := s.update(ctx, func(tx *txn) error { return tx.DeleteCredential(ctx, p.CredentialID) })
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(CodeUnauthenticated, "the session already ended: sign in again")
+	} else if err != nil {
+		return err
+	}
+	s.log.Info("signed out", "user", p.User.ID)
+	return nil
 }
 
 // Me describes the caller.

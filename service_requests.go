@@ -90,11 +90,9 @@ func (s *Service) CreateRequest(ctx context.Context, p *Principal, in CreateRequ
 		if err != nil {
 			return err
 		}
-		// The customer step is the tenant's to waive, never a policy's.
-		d.CustomerApprovalRequired = tn.Lockbox.Enabled
-		if d.InternalApprovals == nil {
-			d.InternalApprovals = []GroupApprovals{}
-		}
+		// The customer step is the tenant's to waive, never a policy's, and
+		// the tenant's duration cap holds whatever the policy allowed.
+		d = ApplyTenant(d, tn.Lockbox)
 		if !d.Allowed {
 			e := NewEvent(tn.ID, EventRequestRefused, u.ID, now, map[string]any{
 				"ticket_id": tk.ID, "resources": in.Resources, "access_level": in.AccessLevel,
@@ -147,6 +145,7 @@ func (s *Service) CreateRequest(ctx context.Context, p *Principal, in CreateRequ
 	if refused != nil {
 		return nil, refused
 	}
+	out.RequesterName, out.RequesterEmail = p.User.DisplayName, p.User.Email
 	return out, nil
 }
 
@@ -255,16 +254,28 @@ func (s *Service) GetRequest(ctx context.Context, p *Principal, id RequestID) (*
 		if r, err = rd.GetRequest(ctx, id); err != nil {
 			return err
 		}
-		return requestVisible(p, r)
+		if err := requestVisible(p, r); err != nil {
+			return err
+		}
+		return nameRequests(ctx, rd, r)
 	})
-	if err != nil || !r.Due(s.now()) {
-		return r, err
+	if err != nil {
+		return nil, err
+	}
+	if !r.Due(s.now()) {
+		return r, nil
 	}
 	err = s.update(ctx, func(tx *txn) error {
 		r, _, err = s.loadRequest(tx, p, id)
 		return err
 	})
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	if err := s.withNames(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // ListRequests lists requests newest first: operators any, the tenant's
@@ -290,8 +301,10 @@ func (s *Service) ListRequests(ctx context.Context, p *Principal, f RequestFilte
 	var out List[*AccessRequest]
 	err := s.view(ctx, func(r Reader) error {
 		var err error
-		out.Items, out.NextPageToken, err = r.ListRequests(ctx, f)
-		return err
+		if out.Items, out.NextPageToken, err = r.ListRequests(ctx, f); err != nil {
+			return err
+		}
+		return nameRequests(ctx, r, out.Items...)
 	})
 	return out, err
 }
@@ -360,6 +373,11 @@ func (s *Service) actTx(ctx context.Context, p *Principal, id RequestID, fn func
 	}
 	if err != nil {
 		return nil, err
+	}
+	// The change is committed: a failure to name its people is logged, not
+	// reported as a failure of the action.
+	if err := s.withNames(ctx, out); err != nil {
+		s.log.Warn("naming the people of a request", "request", out.ID, "err", err)
 	}
 	return out, nil
 }

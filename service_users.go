@@ -61,6 +61,7 @@ func (s *Service) GetTenant(ctx context.Context, p *Principal, id TenantID) (*Te
 		t, err = r.GetTenant(ctx, id)
 		return err
 	})
+	redactTenant(p, t)
 	return t, err
 }
 
@@ -80,6 +81,9 @@ func (s *Service) ListTenants(ctx context.Context, p *Principal, page Page) (Lis
 		out.Items, out.NextPageToken, err = r.ListTenants(ctx, f)
 		return err
 	})
+	for _, t := range out.Items {
+		redactTenant(p, t)
+	}
 	return out, err
 }
 
@@ -97,6 +101,30 @@ func (s *Service) GetLockbox(ctx context.Context, p *Principal, id TenantID) (*L
 		return nil, err
 	}
 	return &t.Lockbox, nil
+}
+
+// keepWebhookSecrets gives each webhook of after the secret it had in
+// before (same URL), and a new secret to a webhook added: secrets are the
+// server's to make, so a client cannot choose a weak one.
+func keepWebhookSecrets(before, after []Webhook) {
+	for i := range after {
+		after[i].Secret = ""
+		for _, b := range before {
+			if b.URL == after[i].URL && b.Secret != "" {
+				after[i].Secret = b.Secret
+			}
+		}
+		if after[i].Secret == "" {
+			after[i].Secret = NewSecret("whsec_")
+		}
+	}
+}
+
+// redactTenant hides webhook secrets from everyone but the tenant's admins.
+func redactTenant(p *Principal, t *Tenant) {
+	if t != nil && !p.User.IsTenantAdminOf(t.ID) {
+		t.Lockbox = t.Lockbox.Redacted()
+	}
 }
 
 // UpdateLockbox changes a tenant's lockbox settings. Only a tenant_admin of
@@ -122,11 +150,12 @@ func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, 
 		if err := t.Lockbox.Validate(); err != nil {
 			return err
 		}
+		keepWebhookSecrets(before.Webhooks, t.Lockbox.Webhooks)
 		if err := tx.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
 		out = t.Lockbox
-		return tx.emit(NewEvent(id, EventLockboxUpdated, p.ID(), s.now(), map[string]any{"before": before, "after": t.Lockbox}))
+		return tx.emit(NewEvent(id, EventLockboxUpdated, p.ID(), s.now(), map[string]any{"before": before.Redacted(), "after": t.Lockbox.Redacted()}))
 	})
 	if err != nil {
 		return nil, err

@@ -109,6 +109,10 @@ type Reader interface {
 	// RevocationHead returns the sequence number of the newest item of the
 	// feed (0 when it is empty).
 	RevocationHead(ctx context.Context) (int64, error)
+
+	// ListNotifications returns notifications with their delivery history,
+	// oldest first.
+	ListNotifications(ctx context.Context, f NotificationFilter) ([]*Notification, error)
 }
 
 // Tx reads and writes inside one transaction.
@@ -126,6 +130,10 @@ type Tx interface {
 	CreateCredential(ctx context.Context, c *Credential) error
 	// DeleteCredentials removes every session and API token of a user.
 	DeleteCredentials(ctx context.Context, u UserID) error
+	// DeleteCredential removes one session or API token by its id (sign-out
+	// ends one session, not every one of the user). It fails with
+	// ErrNotFound when no credential has that id.
+	DeleteCredential(ctx context.Context, id string) error
 
 	CreateTicket(ctx context.Context, t *Ticket) error
 	UpdateTicket(ctx context.Context, t *Ticket) error
@@ -150,6 +158,11 @@ type Tx interface {
 	// MarkAccessRecord remembers an enforcement point's access record id
 	// and reports whether it is new (false: it was recorded before).
 	MarkAccessRecord(ctx context.Context, id string, tenant TenantID) (bool, error)
+
+	// EnqueueNotification adds a notification to the outbox, due at
+	// n.NextAttemptAt, and reports whether it is new: a notification with
+	// the same Key is kept as it is (enqueueing is idempotent).
+	EnqueueNotification(ctx context.Context, n *Notification) (bool, error)
 }
 
 // Revocation is an ended request in the revocation feed that enforcement

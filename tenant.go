@@ -2,7 +2,6 @@ package lockbox
 
 import (
 	"net/mail"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -30,9 +29,37 @@ type LockboxSettings struct {
 	Webhooks           []Webhook `json:"webhooks"`
 }
 
-// Webhook is an endpoint the tenant's notifications are posted to.
+// Webhook is an endpoint the tenant's request events are posted to (see
+// docs/notifications.md).
 type Webhook struct {
 	URL string `json:"url"`
+	// Format is the payload: "lockbox" (the event, the default), or
+	// "slack" or "teams" ({"text": …}, which their incoming webhooks
+	// accept).
+	Format string `json:"format,omitempty"`
+	// Secret signs every delivery (Lockbox-Signature). The server
+	// generates it when the webhook is added; only the tenant's admins
+	// see it.
+	Secret string `json:"secret,omitempty"`
+}
+
+// Webhook payload formats.
+const (
+	WebhookFormatLockbox = "lockbox"
+	WebhookFormatSlack   = "slack"
+	WebhookFormatTeams   = "teams"
+)
+
+// Redacted returns the settings without webhook secrets, for readers who
+// are not the tenant's admins (and for the tenant's log).
+func (s LockboxSettings) Redacted() LockboxSettings {
+	hooks := make([]Webhook, len(s.Webhooks))
+	for i, w := range s.Webhooks {
+		w.Secret = ""
+		hooks[i] = w
+	}
+	s.Webhooks = hooks
+	return s
 }
 
 // DefaultLockboxSettings are the secure defaults of a new tenant.
@@ -79,10 +106,19 @@ func (s LockboxSettings) Validate() error {
 			return Errorf(CodeInvalid, "notification_emails: %v", err)
 		}
 	}
+	seen := map[string]bool{}
 	for _, w := range s.Webhooks {
-		u, err := url.Parse(w.URL)
-		if err != nil || u.Scheme != "https" || u.Host == "" || len(w.URL) > 2000 {
-			return Errorf(CodeInvalid, "webhooks: %q is not an https:// URL", w.URL)
+		if err := ValidateWebhookURL(w.URL); err != nil {
+			return err
+		}
+		if seen[w.URL] {
+			return Errorf(CodeInvalid, "webhooks: %q is listed twice", w.URL)
+		}
+		seen[w.URL] = true
+		switch w.Format {
+		case "", WebhookFormatLockbox, WebhookFormatSlack, WebhookFormatTeams:
+		default:
+			return Errorf(CodeInvalid, "webhooks: format %q of %s must be lockbox, slack or teams", w.Format, w.URL)
 		}
 	}
 	return nil

@@ -207,6 +207,9 @@ func ValidatePassword(p string) error {
 type Principal struct {
 	User         *User
 	CredentialID string
+	// CredentialKind says whether the caller holds a sign-in session or a
+	// long-lived API token: Logout ends sessions only.
+	CredentialKind CredentialKind
 	// AMR lists the authentication methods of the session (RFC 8176):
 	// "pwd", "otp", or "token" for API tokens.
 	AMR []string

@@ -13,14 +13,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/cedar"
 	"github.com/lockbox-dev/lockbox/grant"
 	"github.com/lockbox-dev/lockbox/httpapi"
+	"github.com/lockbox-dev/lockbox/notify"
 	"github.com/lockbox-dev/lockbox/postgres"
 	"github.com/lockbox-dev/lockbox/sqlite"
+	"github.com/lockbox-dev/lockbox/web"
 )
 
 // Version is the program's version, set at build time.
@@ -29,11 +33,26 @@ var Version = "dev"
 // Config is the configuration of one server. Every field has a flag and a
 // LOCKBOX_* environment twin in `lockbox serve`.
 type Config struct {
-	Addr           string // listen address, default 127.0.0.1:8080
-	DataDir        string // SQLite database directory
-	DatabaseURL    string // postgres://…; replicas share it
-	PublicURL      string // used in links; default http://<addr>
-	InternalGroup  string // operator group the built-in policy asks for; "-" for none
+	Addr        string // listen address, default 127.0.0.1:8080
+	DataDir     string // SQLite database directory
+	DatabaseURL string // postgres://…; replicas share it
+	// LoginPerEmail and LoginPerIP are the sign-in attempts allowed per
+	// minute to one e-mail address and from one client address (0: the
+	// defaults, 10 and 60).
+	LoginPerEmail, LoginPerIP int
+
+	PublicURL string // used in links; default http://<addr>
+	// GatewayURL is where engineers reach the enforcement gateway (lockbox
+	// gateway) with their grant tokens, shown in the portal's curl example;
+	// empty shows a placeholder.
+	GatewayURL string
+	// PolicyFile is the JIT policy file (Cedar); empty runs the embedded
+	// default policy (cedar.DefaultText).
+	PolicyFile string
+	// InternalGroup tailors the default policy: the operator group whose
+	// approval it asks for (default support-leads), "-" for none. It cannot
+	// be combined with PolicyFile, whose permits name their approvers.
+	InternalGroup  string
 	BootstrapToken string
 	// LogOrigin names the tenant logs in their checkpoints
 	// (<origin>/tenants/<id>); default: the public URL's host and path.
@@ -50,6 +69,8 @@ type Config struct {
 	Logger        *slog.Logger
 	Clock         lockbox.Clock
 	Argon2        *lockbox.Argon2Params
+	// Notify configures e-mail and webhook notifications (notify.go).
+	Notify NotifyConfig
 }
 
 // Server is a configured, not yet listening, lockbox server.
@@ -57,12 +78,19 @@ type Server struct {
 	Config   Config
 	Service  *lockbox.Service
 	API      *httpapi.Server
+	Web      *web.Handler // the HTML portal, at every path the API does not own
 	Metrics  *httpapi.Metrics
 	store    lockbox.Store
 	logStore LogStore
+	policy   *cedar.Holder
 	keys     *grant.EncryptedStore
 	ring     *grant.Keyring
 	log      *slog.Logger
+
+	// Notifier delivers the notification outbox; Mailer is its mailer
+	// (a *notify.LogMailer without --smtp-url).
+	Notifier *notify.Worker
+	Mailer   notify.Mailer
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -81,8 +109,23 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Second
 	}
+	if c.Notify.ReminderInterval <= 0 {
+		c.Notify.ReminderInterval = 30 * time.Second
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if err := checkGatewayURL(c.GatewayURL); err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if c.Clock != nil {
+		now = c.Clock
+	}
+	// An invalid policy stops the start before anything is opened.
+	policy, err := newPolicy(c, now)
+	if err != nil {
+		return nil, err
 	}
 	store, err := OpenStore(ctx, c)
 	if err != nil {
@@ -94,27 +137,29 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	now := time.Now
-	if c.Clock != nil {
-		now = c.Clock
-	}
 	keys, ring, err := newGrants(ctx, store, key, now())
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	var policy lockbox.Policy
-	switch c.InternalGroup {
-	case "":
-		policy = lockbox.BuiltinPolicy{InternalGroup: lockbox.DefaultInternalGroup}
-	case "-":
-		policy = lockbox.BuiltinPolicy{}
-	default:
-		policy = lockbox.BuiltinPolicy{InternalGroup: c.InternalGroup}
+	notifier, mailer, err := newNotifier(c, store, m)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	onCommit := func(events []*lockbox.Event) {
+		m.ObserveEvents(events)
+		for _, e := range events {
+			if strings.HasPrefix(string(e.Type), "request.") {
+				notifier.Wake() // only request events enqueue notifications
+				break
+			}
+		}
 	}
 	svc := lockbox.NewService(lockbox.Config{
 		Store: store, Policy: policy, Clock: c.Clock, Logger: c.Logger, Argon2: c.Argon2,
-		OnCommit: m.ObserveEvents, Issuer: tokenIssuer{ring: ring, url: c.publicURL()},
+		OnCommit: onCommit, Issuer: tokenIssuer{ring: ring, url: c.publicURL()},
+		Notify: lockbox.NotifyConfig{OperatorWebhooks: c.operatorWebhookURLs()},
 	})
 	if c.BootstrapToken != "" {
 		created, err := svc.Bootstrap(ctx, c.BootstrapToken)
@@ -131,8 +176,52 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version, Log: logHandler, JWKS: grant.JWKSHandler(ring)})
-	return &Server{Config: c, Service: svc, API: api, Metrics: m, store: store, logStore: logHandler.Storage.(LogStore), keys: keys, ring: ring, log: c.Logger}, nil
+	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version, Log: logHandler, JWKS: grant.JWKSHandler(ring),
+		LoginPerEmail: c.LoginPerEmail, LoginPerIP: c.LoginPerIP})
+	portal, err := newPortal(svc, c, logHandler)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &Server{Config: c, Service: svc, API: api, Web: portal, Metrics: m, store: store, policy: policy, logStore: logHandler.Storage.(LogStore), keys: keys, ring: ring, log: c.Logger,
+		Notifier: notifier, Mailer: mailer}, nil
+}
+
+// newPolicy loads the JIT policy: the policy file, or the default policy
+// tailored by InternalGroup.
+func newPolicy(c Config, now func() time.Time) (*cedar.Holder, error) {
+	if c.PolicyFile != "" {
+		if c.InternalGroup != "" {
+			return nil, errors.New("--internal-approval-group tailors the default policy only: with --policy, name the approvers in the file (@approvers)")
+		}
+		h, err := cedar.FileHolder(c.PolicyFile, now)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		return h, nil
+	}
+	h, err := cedar.DefaultHolder(c.InternalGroup, now)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Policy returns the running JIT policy.
+func (s *Server) Policy() *cedar.Holder { return s.policy }
+
+// ReloadPolicyOn reloads the JIT policy each time a signal arrives on sig
+// (SIGHUP), until ctx ends. A failed reload is logged with every problem
+// and the running policy stays.
+func (s *Server) ReloadPolicyOn(ctx context.Context, sig <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+			_, _ = s.Service.ReloadPolicy(ctx, nil) // the service logs the outcome
+		}
+	}
 }
 
 // OpenStore opens the configured store: PostgreSQL when DatabaseURL is set,
@@ -185,7 +274,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           http.MaxBytesHandler(s.API, httpapi.MaxBodyBytes+4096),
+		Handler:           http.MaxBytesHandler(s.Handler(), httpapi.MaxBodyBytes+4096),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -207,7 +296,12 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
+	go func() {
+		defer wg.Done()
+		// Every replica delivers; claims keep them off each other's rows.
+		s.Notifier.Run(sweepCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		_ = s.store.RunExclusive(sweepCtx, "key-rotation", s.maintainKeys)
@@ -257,6 +351,8 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(s.Config.SweepInterval)
 	defer t.Stop()
+	reminded := map[lockbox.RequestID]bool{}
+	var lastRemind time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -270,6 +366,10 @@ func (s *Server) sweep(ctx context.Context) {
 		if n > 0 {
 			s.Metrics.ObserveSettled(n)
 			s.log.Info("deadlines applied", "requests", n)
+		}
+		if s.Config.Notify.ReminderBefore >= 0 && time.Since(lastRemind) >= s.Config.Notify.ReminderInterval {
+			lastRemind = time.Now()
+			s.remind(ctx, reminded)
 		}
 	}
 }

@@ -11,8 +11,18 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/cedar"
 	"github.com/lockbox-dev/lockbox/sqlite"
 )
+
+// defaultPolicy is the JIT policy a server runs without --policy.
+func defaultPolicy(b *testing.B) lockbox.Policy {
+	p, err := cedar.Default("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
 
 // commitsPerLifecycle is the number of transactions of one lifecycle:
 // create, internal approve, customer approve, complete.
@@ -32,7 +42,7 @@ func BenchmarkSQLite(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	svc := lockbox.NewService(lockbox.Config{Store: store, Argon2: &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1}})
+	svc := lockbox.NewService(lockbox.Config{Store: store, Policy: defaultPolicy(b), Argon2: &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1}})
 	p := seed(b, svc)
 	raw := openRaw(b)
 	defer raw.Close()

@@ -63,7 +63,7 @@ func benchLifecyclePG(b *testing.B, url string, replicas int) {
 			b.Fatal(err)
 		}
 		defer store.Close()
-		svcs = append(svcs, lockbox.NewService(lockbox.Config{Store: store, Argon2: &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1}}))
+		svcs = append(svcs, lockbox.NewService(lockbox.Config{Store: store, Policy: defaultPolicy(b), Argon2: &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1}}))
 	}
 	op := bootstrap(b, svcs[0])
 	var tenants []*people

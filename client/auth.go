@@ -18,6 +18,14 @@ func (c *Client) Login(ctx context.Context, in lockbox.LoginInput) (*lockbox.Log
 	return out, nil
 }
 
+// Logout ends the session the client signs in with: the server deletes it,
+// so the token is refused from then on. An API token is not a session: the
+// server refuses it with lockbox.CodeInvalid (422).
+func (c *Client) Logout(ctx context.Context) error {
+	_, err := c.Do(ctx, http.MethodPost, "/v1/auth/logout", nil, nil, nil)
+	return err
+}
+
 // Me returns the caller, with its roles, groups and whether this session is
 // MFA.
 func (c *Client) Me(ctx context.Context) (*lockbox.Me, error) {

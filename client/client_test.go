@@ -165,6 +165,11 @@ func TestEndpoints(t *testing.T) {
 			},
 		},
 		{
+			name: "Logout",
+			ex:   []exchange{{method: "POST", path: "/v1/auth/logout", status: 204}},
+			call: func(c *client.Client) (any, error) { return nil, c.Logout(ctx) },
+		},
+		{
 			name: "Me",
 			ex:   []exchange{{method: "GET", path: "/v1/me", answer: meJSON}},
 			call: func(c *client.Client) (any, error) { return c.Me(ctx) },

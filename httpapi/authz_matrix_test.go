@@ -65,6 +65,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		asCustAdmin: a.customerAdmin.token, asApprover: a.approver.token, asMember: a.member.token,
 		asOtherCust: b.customerAdmin.token, asNobody: "", asExpired: expired,
 	}
+	// The people behind the session tokens, for the operations that need a
+	// session of their own (logout ends the one it is called with).
+	people := map[string]*user{
+		asOpAdmin: a.opAdmin, asEngineer: a.engineer, asLead: a.lead, asCustAdmin: a.customerAdmin,
+		asApprover: a.approver, asMember: a.member, asOtherCust: b.customerAdmin,
+	}
 	targets := map[bool]*authzTarget{true: {w: a}, false: {w: b}}
 
 	// The request actions depend on the request's stage: approve and deny
@@ -114,7 +120,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				ids := map[string]string{"tenant": string(tg.w.tenant.ID), "request": string(tg.request.ID), "ticket": string(tg.ticket.ID), "user": string(victim.ID)}
 				path, _ := fillPath(v.op.Path, ids)
 				path += authzQuery(v.op, tg)
-				res := e.call(v.op.Method, path, tokens[caller], authzBody(v.op, tg))
+				token := tokens[caller]
+				if v.name == "POST /v1/auth/logout" && people[caller] != nil {
+					token = e.loginMFA(people[caller])
+				}
+				res := e.call(v.op.Method, path, token, authzBody(v.op, tg))
 				cell[i] = fmt.Sprint(res.Status)
 				switch {
 				case res.Status < 300, res.Status == 400, res.Status == 409, res.Status == 422:
@@ -205,6 +215,11 @@ func parseAuthzTable(t *testing.T, text string) map[string]map[string]string {
 //     other user's).
 //   - POST /v1/auth/login is public; the body's wrong password is what
 //     answers 401, for everyone.
+//   - POST /v1/auth/logout acts on the caller's own session, so "own" and
+//     "foreign" are the same; each cell signs the caller in anew and logs
+//     that session out (the shared tokens of the other cells live on). The
+//     gateway's API token is not a session: its 422 counts as "ok" (past
+//     authorization, refused on the state of the credential).
 const authzExpect = `
 #                                                    op_admin   engineer   lead       gateway    cust_admin approver   member     other_cust nobody     expired
 DELETE /v1/users/{id}                                403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
@@ -233,6 +248,7 @@ PATCH /v1/users/{id}                                 403/403    404/404    404/4
 POST /v1/access-events                               403/403    403/403    403/403    ok/ok      403/403    403/403    403/403    403/403    401/401    401/401
 POST /v1/admin/policy/reload                         ok/ok      403/403    403/403    403/403    403/403    403/403    403/403    403/403    401/401    401/401
 POST /v1/auth/login                                  401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401
+POST /v1/auth/logout                                 ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
 POST /v1/me/totp                                     ok/ok      ok/ok      ok/ok      403/403    ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
 POST /v1/me/totp/verify                              ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
 POST /v1/requests                                    403/403    ok/ok      ok/ok      403/403    403/403    403/403    403/403    403/403    401/401    401/401

@@ -22,6 +22,8 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	events   *prometheus.CounterVec
 	settled  prometheus.Counter
+	// notifications counts delivery attempts by channel and outcome.
+	notifications *prometheus.CounterVec
 }
 
 // NewMetrics registers lockbox's metrics and the Go and process collectors.
@@ -41,8 +43,12 @@ func NewMetrics() *Metrics {
 		settled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lockbox_deadlines_settled_total", Help: "Requests expired or completed by the deadline sweeper.",
 		}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lockbox_notification_attempts_total",
+			Help: "Notification delivery attempts by channel (email, webhook) and outcome (delivered, retry, failed: given up).",
+		}, []string{"channel", "outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.events, m.settled,
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.settled, m.notifications,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -61,6 +67,12 @@ func (m *Metrics) ObserveEvents(events []*lockbox.Event) {
 
 // ObserveSettled counts requests settled by the sweeper.
 func (m *Metrics) ObserveSettled(n int) { m.settled.Add(float64(n)) }
+
+// ObserveNotification counts a notification delivery attempt; wire it to
+// notify.Config.Observe.
+func (m *Metrics) ObserveNotification(channel lockbox.NotificationChannel, outcome string) {
+	m.notifications.WithLabelValues(string(channel), outcome).Inc()
+}
 
 type statusRecorder struct {
 	http.ResponseWriter

@@ -88,6 +88,8 @@ func (s *Server) apiRoutes() []route {
 				}
 				return svc.Login(c.ctx, *in)
 			}).public(),
+		op("POST", "/v1/auth/logout", 204, "Sign out: end the caller's session, so its token is refused from then on (an API token is refused with 422: it is not a session)", "signed-in user",
+			func(c *call, _ *none) (*struct{}, error) { return nil, svc.Logout(c.ctx, c.p) }),
 		op("GET", "/v1/me", 200, "The caller, with roles, groups and whether this session is MFA", "signed-in user",
 			func(c *call, _ *none) (*lockbox.Me, error) { return svc.Me(c.p), nil }),
 		op("POST", "/v1/me/totp", 201, "Start TOTP enrolment: a secret to load into an authenticator app", "signed-in user",
@@ -206,6 +208,10 @@ func (s *Server) apiRoutes() []route {
 			func(c *call, _ *none) (*lockbox.AccessRequest, error) {
 				return svc.GetRequest(c.ctx, c.p, lockbox.RequestID(c.path("id")))
 			}),
+		op("GET", "/v1/requests/{id}/notifications", 200, "The delivery history of a request's notifications (e-mails and webhooks): status, attempts, last error, next attempt, every attempt", "operators; the tenant's admins and approvers",
+			func(c *call, _ *none) (lockbox.List[*lockbox.Notification], error) {
+				return svc.RequestNotifications(c.ctx, c.p, lockbox.RequestID(c.path("id")))
+			}),
 		op("POST", "/v1/requests/{id}/approve", 200, "Approve, at the request's stage; duration may only shorten", "internal approvers (policy groups); the tenant's admins and approvers on an MFA session",
 			func(c *call, in *lockbox.ApproveInput) (*lockbox.AccessRequest, error) {
 				ri := lockbox.ReviewInput{Decision: lockbox.DecisionApprove, Reason: in.Reason}
@@ -239,6 +245,10 @@ func (s *Server) apiRoutes() []route {
 			}),
 	}
 	rs = append(rs,
+		op("GET", "/v1/admin/policy", 200, "The running JIT policy: its source file, the SHA-256 of its text, its policy ids and when it was loaded", "operators",
+			func(c *call, _ *none) (*lockbox.PolicyInfo, error) { return svc.PolicyInfo(c.p) }),
+		op("POST", "/v1/admin/policy/reload", 200, "Read the JIT policy file again and run it from now on (recorded as policy.reloaded in the system log). An invalid file answers 422 with every problem as FILE:LINE:COL: message in details, and the running policy stays. Each replica reloads its own file", "operator_admin",
+			func(c *call, _ *none) (*lockbox.PolicyInfo, error) { return svc.ReloadPolicy(c.ctx, c.p) }),
 		op("POST", "/v1/access-events", 200, "Record an enforcement point's access records: one event each in its tenant's log (unknown or no tenant: the system log), all in one transaction; ids already recorded count and are not appended again", "gateway accounts",
 			func(c *call, in *AccessEventsInput) (*AccessEventsOutput, error) {
 				recs, err := accessRecords(in)

@@ -180,6 +180,18 @@ func (t *tx) CreateCredential(ctx context.Context, c *lockbox.Credential) error 
 	return nil
 }
 
+// DeleteCredential implements lockbox.Tx.
+func (t *tx) DeleteCredential(ctx context.Context, id string) error {
+	res, err := t.exec(ctx, `DELETE FROM credentials WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("postgres: delete credential %s: %w", id, err)
+	}
+	if res.RowsAffected() == 0 {
+		return lockbox.Errorf(lockbox.CodeNotFound, "credential %s not found", id)
+	}
+	return nil
+}
+
 // DeleteCredentials implements lockbox.Tx.
 func (t *tx) DeleteCredentials(ctx context.Context, u lockbox.UserID) error {
 	if _, err := t.exec(ctx, `DELETE FROM credentials WHERE user_id = $1`, u); err != nil {

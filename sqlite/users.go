@@ -182,6 +182,20 @@ func (t *tx) CreateCredential(ctx context.Context, c *lockbox.Credential) error 
 	return nil
 }
 
+// DeleteCredential implements lockbox.Tx.
+func (t *tx) DeleteCredential(ctx context.Context, id string) error {
+	res, err := t.exec(ctx, `DELETE FROM credentials WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete credential %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: delete credential %s: %w", id, err)
+	} else if n == 0 {
+		return lockbox.Errorf(lockbox.CodeNotFound, "credential %s not found", id)
+	}
+	return nil
+}
+
 // DeleteCredentials implements lockbox.Tx.
 func (t *tx) DeleteCredentials(ctx context.Context, u lockbox.UserID) error {
 	if _, err := t.exec(ctx, `DELETE FROM credentials WHERE user_id = ?`, u); err != nil {

@@ -251,6 +251,48 @@ func testCredentialRoundTrip(t *testing.T, s lockbox.Store) {
 	update(t, s, func(ctx context.Context, tx lockbox.Tx) error { return tx.DeleteCredentials(ctx, f.lead.ID) })
 }
 
+// testDeleteCredential checks that one credential goes (sign-out) and the
+// user's others stay.
+func testDeleteCredential(t *testing.T, s lockbox.Store) {
+	f := newFixture(t, s)
+	signedOut := &lockbox.Credential{
+		ID: lockbox.NewID("ses"), UserID: f.engineer.ID, Kind: lockbox.CredentialSession,
+		Hash: strings.Repeat("a1", 32), AMR: []string{"pwd"}, CreatedAt: at(3), ExpiresAt: ptr(at(4)),
+	}
+	otherSession := &lockbox.Credential{
+		ID: lockbox.NewID("ses"), UserID: f.engineer.ID, Kind: lockbox.CredentialSession,
+		Hash: strings.Repeat("b2", 32), AMR: []string{"pwd", "otp"}, CreatedAt: at(3), ExpiresAt: ptr(at(4)),
+	}
+	token := &lockbox.Credential{
+		ID: lockbox.NewID("tok"), UserID: f.engineer.ID, Kind: lockbox.CredentialAPIToken,
+		Name: "ci", Hash: strings.Repeat("c3", 32), AMR: []string{"token"}, CreatedAt: at(3),
+	}
+	update(t, s, func(ctx context.Context, tx lockbox.Tx) error {
+		for _, c := range []*lockbox.Credential{signedOut, otherSession, token} {
+			if err := tx.CreateCredential(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(ctx context.Context, tx lockbox.Tx) error { return tx.DeleteCredential(ctx, signedOut.ID) })
+	err := readErr(t, s, func(ctx context.Context, r lockbox.Reader) error {
+		_, err := r.GetCredential(ctx, signedOut.Hash)
+		return err
+	})
+	wantNotFound(t, "GetCredential after DeleteCredential", err, "")
+	for _, kept := range []*lockbox.Credential{otherSession, token} {
+		got := read(t, s, func(ctx context.Context, r lockbox.Reader) (*lockbox.Credential, error) {
+			return r.GetCredential(ctx, kept.Hash)
+		})
+		wantEqual(t, "the user's other credential", got, kept)
+	}
+	// A second delete of the same id (a sign-out racing another) finds
+	// nothing, and says so.
+	err = writeErr(t, s, func(ctx context.Context, tx lockbox.Tx) error { return tx.DeleteCredential(ctx, signedOut.ID) })
+	wantNotFound(t, "DeleteCredential of a deleted credential", err, signedOut.ID)
+}
+
 func testTicketRoundTrip(t *testing.T, s lockbox.Store) {
 	f := newFixture(t, s)
 	tk := newTicket(f.tenant.ID, f.admin.ID, at(3))

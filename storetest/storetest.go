@@ -38,6 +38,7 @@ func All(t *testing.T, newStore func(t *testing.T) lockbox.Store) {
 		{"CountUsers", testCountUsers},
 		{"CountTenantAdmins", testCountTenantAdmins},
 		{"CredentialRoundTrip", testCredentialRoundTrip},
+		{"DeleteCredential", testDeleteCredential},
 		{"TicketRoundTrip", testTicketRoundTrip},
 		{"Comments", testComments},
 		{"RequestRoundTrip", testRequestRoundTrip},
@@ -66,6 +67,8 @@ func All(t *testing.T, newStore func(t *testing.T) lockbox.Store) {
 		{"Watch", testWatch},
 		{"RunExclusive", testRunExclusive},
 		{"Secrets", testSecrets},
+		{"NotificationOutbox", testNotificationOutbox},
+		{"NotificationClaimsConcurrent", testNotificationClaimsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

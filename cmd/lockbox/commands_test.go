@@ -22,7 +22,8 @@ const (
 		           {"reviewer_id":"usr_c","stage":"customer","decision":"approve","reason":"go ahead","duration":"30m0s","mfa":true,"created_at":"2025-01-02T03:02:00Z"}],
 		"created_at":"2025-01-02T03:00:00Z","updated_at":"2025-01-02T03:02:00Z","decision_deadline":"2025-01-02T15:00:00Z",
 		"granted_duration":"30m0s","access_starts_at":"2025-01-02T03:02:00Z","access_expires_at":"2025-01-02T03:32:00Z"}`
-	meAns = meAnswer
+	meAns     = meAnswer
+	policyAns = `{"source":"/etc/lockbox/policy.cedar","sha256":"9f2c","policies":["mfa-required","support-lead-approves"],"loaded_at":"2025-01-02T03:00:00Z"}`
 )
 
 // TestCommandRequests checks the API request every command sends and a
@@ -101,8 +102,10 @@ func TestCommandRequests(t *testing.T) {
 				query: url.Values{"tenant_id": {"ten_1"}, "status": {"approved"}, "ticket_id": {"tkt_1"}, "requester_id": {"usr_e"},
 					"page_size": {"2"}, "page_token": {"tok"}}},
 			[]string{"req_1"}},
-		{[]string{"request", "show", "req_1"},
-			exchange{method: "GET", path: "/v1/requests/req_1", answer: requestAns}, []string{"Reviews:"}},
+		{[]string{"policy", "show"},
+			exchange{method: "GET", path: "/v1/admin/policy", answer: policyAns}, []string{"Source:", "/etc/lockbox/policy.cedar", "mfa-required, support-lead-approves"}},
+		{[]string{"policy", "reload"},
+			exchange{method: "POST", path: "/v1/admin/policy/reload", body: `{}`, answer: policyAns}, []string{"SHA-256:", "9f2c"}},
 		{[]string{"request", "approve", "req_1", "--reason", "go ahead", "--duration", "30m"},
 			exchange{method: "POST", path: "/v1/requests/req_1/approve", body: `{"reason":"go ahead","duration":"30m0s"}`, answer: requestAns}, nil},
 		{[]string{"request", "approve", "req_1", "--reason", "ok"},

@@ -107,9 +107,10 @@ func TestCredentialsProfiles(t *testing.T) {
 		t.Errorf("stderr leaks the token: %s", r.stderr)
 	}
 
-	// Logout forgets one profile only.
+	// Logout ends the session on the server and forgets one profile only.
+	api.expect(exchange{method: "POST", path: "/v1/auth/logout", token: "lbx_s_eve", status: 204})
 	out = h.ok("logout")
-	if !strings.Contains(out, `Signed out of profile "default"`) {
+	if !strings.Contains(out, `Signed out of profile "default"`) || !strings.Contains(out, "The server ended the session.") {
 		t.Errorf("logout output %q", out)
 	}
 	h.fails(`not signed in (profile "default")`, "whoami")
@@ -188,6 +189,11 @@ func TestCredentialsFileProblems(t *testing.T) {
 	r = h.run("logout")
 	if r.code != 0 || !strings.Contains(r.stderr, "readable by others") {
 		t.Errorf("logout: exit %d, stderr %q; want a warning about mode 0644", r.code, r.stderr)
+	}
+	// The server (port 1) cannot be reached: the session is forgotten here
+	// anyway, with a warning that it stays valid on the server.
+	if !strings.Contains(r.stderr, "the server did not end the session") || !strings.Contains(r.stdout, "forgotten here only") {
+		t.Errorf("logout with the server down: stdout %q, stderr %q; want a warning", r.stdout, r.stderr)
 	}
 	// Saving makes it private again.
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {

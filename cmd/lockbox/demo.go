@@ -51,7 +51,7 @@ func (w *demoWorld) person(profile string) *demoPerson {
 }
 
 func demoCmd() *cobra.Command {
-	var addr, gatewayAddr, dataDir string
+	var addr, gatewayAddr, dataDir, bootstrap string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a server with a seeded tenant, people, ticket and a gateway, and print a walk-through",
@@ -71,7 +71,14 @@ workflow. Stop it with Ctrl-C.`,
 				}
 				dataDir = d
 			}
-			log, err := newLogger(io.Discard, "info", "text")
+			// The server's log goes to a file beside the database, out of
+			// the walk-through's way.
+			logFile, err := os.OpenFile(filepath.Join(dataDir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			if err != nil {
+				return err
+			}
+			defer logFile.Close()
+			log, err := newLogger(logFile, "info", "text")
 			if err != nil {
 				return err
 			}
@@ -80,8 +87,15 @@ workflow. Stop it with Ctrl-C.`,
 			if addr, err = concretePort(addr); err != nil {
 				return fmt.Errorf("--addr: %w", err)
 			}
-			c := app.Config{Addr: addr, DataDir: dataDir, Logger: log}
+			// The portal's grant-token page shows a curl example against
+			// the demo's gateway, so its port must be known now too.
+			if gatewayAddr, err = concretePort(gatewayAddr); err != nil {
+				return fmt.Errorf("--gateway-addr: %w", err)
+			}
 			out := cmd.OutOrStdout()
+			// No mail server: e-mails are announced here and kept in a file.
+			c := app.Config{Addr: addr, DataDir: dataDir, Logger: log, GatewayURL: "http://" + gatewayAddr,
+				Notify: app.NotifyConfig{Mailer: &demoMailer{out: out, path: filepath.Join(dataDir, "mail.txt")}}}
 			ctx := cmd.Context()
 			// The server outlives the gateway, which records its last
 			// accesses on the way out.
@@ -89,7 +103,10 @@ workflow. Stop it with Ctrl-C.`,
 			defer stopServer()
 			var stack *demoStack
 			err = serve(srvCtx, out, c, func(srv *app.Server) error {
-				w, err := seedDemo(ctx, srv.Service)
+				if bootstrap == "" {
+					bootstrap = envOf(cmd)("LOCKBOX_BOOTSTRAP_TOKEN")
+				}
+				w, err := seedDemo(ctx, srv.Service, bootstrap)
 				if err != nil {
 					return fmt.Errorf("seeding the demo: %w", err)
 				}
@@ -124,6 +141,8 @@ workflow. Stop it with Ctrl-C.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "127.0.0.1:8081", "listen address of the gateway in front of the demo mailboxes")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "database directory (default: a new temporary directory)")
+	cmd.AddCommand(demoMailCmd())
+	cmd.Flags().StringVar(&bootstrap, "bootstrap-token", "", "API token of the demo's operator admin, for scripts such as lockbox soak (env LOCKBOX_BOOTSTRAP_TOKEN; default a random one, not printed)")
 	return cmd
 }
 
@@ -144,8 +163,10 @@ func concretePort(addr string) (string, error) {
 // seedDemo creates the demo's tenant, people and ticket through the
 // service's use cases, exactly as the API would: the operator admin
 // onboards the tenant's first admin, who adds the approver.
-func seedDemo(ctx context.Context, svc *lockbox.Service) (*demoWorld, error) {
-	token := lockbox.NewSecret("demo_")
+func seedDemo(ctx context.Context, svc *lockbox.Service, token string) (*demoWorld, error) {
+	if token == "" {
+		token = lockbox.NewSecret("demo_")
+	}
 	if _, err := svc.Bootstrap(ctx, token); err != nil {
 		return nil, err
 	}
@@ -237,8 +258,9 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld, stack *demoStac
 			exe = abs
 		}
 	}
-	fmt.Fprintf(out, "\nlockbox demo: API at %s, database in %s\n", url, dataDir)
+	fmt.Fprintf(out, "\nlockbox demo: API at %s, database and server log (server.log) in %s\n", url, dataDir)
 	fmt.Fprintf(out, "Gateway at %s in front of the mailbox service at %s (routes in %s)\n", stack.gatewayURL, stack.mailboxURL, stack.routesFile)
+	fmt.Fprintf(out, "Web portal at %s/ (sign in as anyone below; its grant-token page shows curl against the gateway)\n", url)
 	if !ready {
 		fmt.Fprintf(out, "(the gateway has not synced the revocation feed yet; until it does it answers 503)\n")
 	}
@@ -261,7 +283,8 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld, stack *demoStac
   REQ=$(lockbox --profile eve -o id request create --ticket %[1]s --resource mailbox:alice --level read \
       --reason-type customer_initiated_support --justification "Trace the lost mail" --duration 1h)
   lockbox --profile lee request approve $REQ --reason "scope is right"     # internal approval
-  lockbox --profile bob request show $REQ                                  # the customer sees it
+  lockbox --profile bob request show $REQ                                  # the customer sees it, and every e-mail and webhook about it
+  lockbox demo mail --data-dir %[4]s   # the e-mails to Alice and Bob (no mail server needed)
   lockbox --profile bob request approve $REQ --reason "go ahead" --duration 30m
 
   # the engineer reads the mailbox through the gateway with a grant token
@@ -274,5 +297,5 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld, stack *demoStac
   lockbox --profile bob events %[2]s   # every step and every access, in the tenant's log
 
 Stop the demo with Ctrl-C.
-`, w.ticket.ID, w.tenant.ID, mailbox)
+`, w.ticket.ID, w.tenant.ID, mailbox, dataDir)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -39,11 +41,12 @@ func (l *lockedBuffer) String() string {
 // revocation, the refused read and the tenant's log with every access.
 func TestDemoWalkThrough(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	dataDir := t.TempDir()
 	var out, errOut lockedBuffer
 	done := make(chan int)
 	go func() {
 		c := newCLI(&out, &errOut, func(string) string { return "" })
-		done <- c.run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
+		done <- c.run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--data-dir", dataDir})
 	}()
 	defer func() {
 		cancel()
@@ -127,6 +130,21 @@ func TestDemoWalkThrough(t *testing.T) {
 				}
 			}
 		}
+		if strings.Contains(line, "demo mail") {
+			// The e-mails go out asynchronously, within moments.
+			for end := time.Now().Add(5 * time.Second); !strings.Contains(stdout, "Approval needed") && time.Now().Before(end); {
+				time.Sleep(50 * time.Millisecond)
+				stdout = h.ok(words[1:]...)
+			}
+			for _, want := range []string{"To: alice@contoso.example", "To: bob@contoso.example", "Trace the lost mail", "/requests/req_"} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("demo mail lacks %q:\n%s", want, stdout)
+				}
+			}
+		}
+		if strings.Contains(line, "request show") && !strings.Contains(stdout, "Notifications:") {
+			t.Errorf("request show lists no notifications:\n%s", stdout)
+		}
 		if strings.Contains(line, "request revoke") {
 			revoked = true
 			if !strings.Contains(stdout, "revoked") {
@@ -146,6 +164,42 @@ func TestDemoWalkThrough(t *testing.T) {
 	if reads < 2 {
 		t.Fatalf("the walk-through reads through the gateway %d times, want before and after the revocation:\n%s", reads, walk)
 	}
+	// The approvers were e-mailed without a mail server.
+	mailed := "[demo mail] to bob@contoso.example: [lockbox] Approval needed"
+	for end := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), mailed) && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), mailed) {
+		t.Errorf("the demo did not announce the approval e-mail to bob:\n%s", out.String())
+	}
+
+	// The server's log of the whole run holds none of the secrets it used:
+	// the password, the TOTP secrets, the sessions and the grant token.
+	serverLog, err := os.ReadFile(filepath.Join(dataDir, "server.log"))
+	if err != nil || len(serverLog) == 0 {
+		t.Fatalf("the demo's server log: %d bytes, %v", len(serverLog), err)
+	}
+	secrets := append([]string{"lockbox-demo-password", vars["TOKEN"]}, regexp.MustCompile(`\b[A-Z2-7]{32}\b`).FindAllString(printed, -1)...)
+	creds, err := os.ReadFile(h.env["LOCKBOX_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := regexp.MustCompile(`"token":\s*"([^"]+)"`).FindAllStringSubmatch(string(creds), -1)
+	if len(sessions) < 4 {
+		t.Fatalf("the credentials file holds %d sessions, want one per person", len(sessions))
+	}
+	for _, m := range sessions {
+		secrets = append(secrets, m[1])
+	}
+	for _, s := range secrets {
+		if len(s) < 8 {
+			t.Fatalf("a secret of %d characters: the extraction is broken", len(s))
+		}
+		if strings.Contains(string(serverLog), s) {
+			t.Errorf("the server log holds a secret (%.6s…)", s)
+		}
+	}
+	t.Logf("the server log (%d bytes) holds none of the %d secrets of the run", len(serverLog), len(secrets))
 }
 
 // checkDemoRead does what `curl -s -H "Authorization: Bearer T" URL` does

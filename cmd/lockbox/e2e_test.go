@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -134,12 +135,20 @@ func TestEndToEnd(t *testing.T) {
 	if req.Status != lockbox.StatusPendingCustomer {
 		t.Fatalf("after internal approval: %s", req.Status)
 	}
-	out := h.ok("--profile", "ann", "request", "approve", rid, "--reason", "go ahead", "--duration", "30m")
+	// Ann, a customer, cannot read operator users, yet sees who asks and
+	// who approved internally.
+	out := h.ok("--profile", "ann", "request", "show", rid)
+	for _, want := range []string{"Requester:", "Eve <eve@op.test> (" + string(eve.ID) + ")", "Lea (" + string(lea.ID) + ")"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("request show lacks %q:\n%s", want, out)
+		}
+	}
+	out = h.ok("--profile", "ann", "request", "approve", rid, "--reason", "go ahead", "--duration", "30m")
 	if !strings.Contains(out, "approved") || !strings.Contains(out, "Access window:") || !strings.Contains(out, "30m0s") {
 		t.Errorf("approve output:\n%s", out)
 	}
 	out = h.ok("--profile", "ann", "request", "list", "--tenant", tid, "--status", "approved")
-	if !strings.Contains(out, rid) || !strings.Contains(out, "mailbox:42") {
+	if !strings.Contains(out, rid) || !strings.Contains(out, "mailbox:42") || !strings.Contains(out, "Eve") {
 		t.Errorf("request list:\n%s", out)
 	}
 
@@ -188,8 +197,17 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("second page starts at %+v, want event %d", page2.Items, events.Items[2].Index)
 	}
 
-	// Ann signs out; the lead's session is untouched.
-	h.ok("--profile", "ann", "logout")
+	// Ann signs out: the server ends her session, so her old token is
+	// refused; the lead's session is untouched.
+	var file credentialsFile
+	if b, err := os.ReadFile(h.env["LOCKBOX_CONFIG"]); err != nil || json.Unmarshal(b, &file) != nil || file.Profiles["ann"] == nil {
+		t.Fatalf("reading the credentials file: %v", err)
+	}
+	annToken := file.Profiles["ann"].Token
+	if out := h.ok("--profile", "ann", "logout"); !strings.Contains(out, "The server ended the session.") {
+		t.Errorf("logout output %q", out)
+	}
 	h.fails("not signed in", "--profile", "ann", "whoami")
+	h.fails("401 unauthenticated", "--token", annToken, "whoami")
 	h.ok("--profile", "lea", "whoami")
 }

@@ -31,12 +31,13 @@ func (c *cli) lockboxCmd() *cobra.Command {
 	}
 
 	var (
-		enabled     bool
-		approvals   int
-		pendingTTL  lockbox.Duration
-		maxDuration lockbox.Duration
-		emails      []string
-		webhooks    []string
+		enabled       bool
+		approvals     int
+		pendingTTL    lockbox.Duration
+		maxDuration   lockbox.Duration
+		emails        []string
+		webhooks      []string
+		webhookFormat string
 	)
 	set := &cobra.Command{
 		Use:   "set TENANT [flags]",
@@ -68,7 +69,7 @@ the whole list; give it empty (--webhook=) to clear it.`,
 			if changed(cmd, "webhook") {
 				hooks := []lockbox.Webhook{}
 				for _, u := range nonEmpty(webhooks) {
-					hooks = append(hooks, lockbox.Webhook{URL: u})
+					hooks = append(hooks, lockbox.Webhook{URL: u, Format: webhookFormat})
 				}
 				p.Webhooks = &hooks
 			}
@@ -92,7 +93,8 @@ the whole list; give it empty (--webhook=) to clear it.`,
 	durationVar(f, &pendingTTL, "pending-ttl", "how long customers have to decide, such as 12h")
 	durationVar(f, &maxDuration, "max-access-duration", "longest access window, such as 8h")
 	f.StringSliceVar(&emails, "notification-email", nil, "address notified of new requests (repeatable; replaces the list)")
-	f.StringArrayVar(&webhooks, "webhook", nil, "https:// URL notified of new requests (repeatable; replaces the list)")
+	f.StringArrayVar(&webhooks, "webhook", nil, "https:// URL receiving every request event, signed (repeatable; replaces the list; the answer shows each one's secret)")
+	f.StringVar(&webhookFormat, "webhook-format", "", "payload of the --webhook URLs: lockbox (the event, default), slack or teams")
 	cmd.AddCommand(show, set)
 	return cmd
 }
@@ -101,4 +103,13 @@ func showSettings(w io.Writer, s *lockbox.LockboxSettings) {
 	f := newFields(w)
 	settingsFields(f, s, "")
 	f.flush()
+	// Only the tenant's admins receive the secrets their receivers check
+	// signatures with (docs/notifications.md).
+	var rows [][]string
+	for _, h := range s.Webhooks {
+		if h.Secret != "" {
+			rows = append(rows, []string{h.URL, cell(h.Format), h.Secret})
+		}
+	}
+	subtable(w, "Webhook signing secrets", []string{"URL", "FORMAT", "SECRET"}, rows)
 }

@@ -78,12 +78,16 @@ which filing requests and approving them as a customer need.`,
 func (c *cli) logoutCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout",
-		Short: "Forget the profile's session",
-		Long: `Remove the profile's session from the credentials file. Other profiles are
-kept. The server has no sign-out call yet, so the session itself stays valid
-until it expires.`,
+		Short: "End the profile's session on the server and forget it",
+		Long: `End the profile's session on the server (POST /v1/auth/logout), so its token
+is refused from then on, and remove it from the credentials file. Other
+profiles are kept.
+
+The session is forgotten here even when the server cannot end it (it cannot
+be reached, or the profile holds an API token, which logout does not end);
+a warning then says until when the token stays valid on the server.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			creds, err := c.loadCredentials()
 			if err != nil {
 				return err
@@ -94,12 +98,28 @@ until it expires.`,
 				c.say("Profile %q was not signed in.", profile)
 				return nil
 			}
+			ended := "The session had already expired."
+			if p.ExpiresAt.IsZero() || c.now().Before(p.ExpiresAt) {
+				ended = "The server ended the session."
+				switch err := c.newClient(p.Server, p.Token).Logout(cmd.Context()); {
+				case err == nil:
+				case lockbox.ErrorCodeOf(err) == lockbox.CodeUnauthenticated:
+					ended = "The session had already ended on the server."
+				default:
+					until := "it expires"
+					if !p.ExpiresAt.IsZero() {
+						until = cell(p.ExpiresAt)
+					}
+					fmt.Fprintf(c.stderr, "lockbox: warning: the server did not end the session (%s); it stays valid until %s\n",
+						sanitizeLine(err.Error()), until)
+					ended = "The session was forgotten here only."
+				}
+			}
 			delete(creds.Profiles, profile)
 			if err := c.saveCredentials(creds); err != nil {
 				return err
 			}
-			c.say("Signed out of profile %q (%s at %s). The session stays valid on the server until %s.",
-				profile, cell(p.Email), p.Server, cell(p.ExpiresAt))
+			c.say("Signed out of profile %q (%s at %s). %s", profile, cell(p.Email), p.Server, ended)
 			return nil
 		},
 	}

@@ -126,14 +126,23 @@ func envOf(cmd *cobra.Command) func(string) string {
 // on lines of their own and a hint where one helps.
 func (c *cli) printError(cmd *cobra.Command, err error) {
 	var ae *client.APIError
-	if errors.As(err, &ae) && len(ae.Details) > 0 {
+	var le *lockbox.Error
+	switch {
+	case errors.As(err, &ae) && len(ae.Details) > 0:
 		short := *ae
 		short.Details = nil
 		fmt.Fprintf(c.stderr, "lockbox: %s\n", sanitizeLine(short.Error()))
 		for _, d := range ae.Details {
 			fmt.Fprintf(c.stderr, "  - %s\n", sanitizeLine(d))
 		}
-	} else {
+	case errors.As(err, &le) && len(le.Details) > 0:
+		// A local domain error with details, such as an invalid --policy
+		// file at start: its problems on lines of their own.
+		fmt.Fprintf(c.stderr, "lockbox: %s\n", sanitizeLine(err.Error()))
+		for _, d := range le.Details {
+			fmt.Fprintf(c.stderr, "  - %s\n", sanitizeLine(d))
+		}
+	default:
 		fmt.Fprintf(c.stderr, "lockbox: %s\n", sanitizeLine(err.Error()))
 	}
 	switch {
@@ -212,7 +221,7 @@ signed in to, else ` + DefaultServer + `.`,
 
 	root.AddCommand(
 		c.loginCmd(), c.logoutCmd(), c.whoamiCmd(), c.totpCmd(),
-		c.tenantCmd(), c.lockboxCmd(), c.userCmd(), c.ticketCmd(), c.requestCmd(), c.eventsCmd(), c.logCmd(),
+		c.tenantCmd(), c.lockboxCmd(), c.userCmd(), c.ticketCmd(), c.requestCmd(), c.eventsCmd(), c.logCmd(), c.policyCmd(), c.soakCmd(),
 	)
 	addServerCommands(root)
 	for _, cmd := range root.Commands() {

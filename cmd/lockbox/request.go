@@ -113,7 +113,7 @@ var requestColumns = []column[*lockbox.AccessRequest]{
 	col("TICKET", func(r *lockbox.AccessRequest) any { return r.TicketID }),
 	col("LEVEL", func(r *lockbox.AccessRequest) any { return r.AccessLevel }),
 	col("RESOURCES", func(r *lockbox.AccessRequest) any { return truncate(strings.Join(r.Resources, ","), 40) }),
-	col("REQUESTER", func(r *lockbox.AccessRequest) any { return r.RequesterID }),
+	col("REQUESTER", func(r *lockbox.AccessRequest) any { return person(r.RequesterName, "", r.RequesterID, false) }),
 	col("CREATED", func(r *lockbox.AccessRequest) any { return r.CreatedAt }),
 	col("EXPIRES", func(r *lockbox.AccessRequest) any { return requestExpiry(r) }),
 }
@@ -144,7 +144,15 @@ func (c *cli) requestShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.emit(r, func(w io.Writer) { showRequest(w, r) })
+			return c.emit(r, func(w io.Writer) {
+				showRequest(w, r)
+				ns, err := cl.RequestNotifications(cmd.Context(), r.ID)
+				if err != nil {
+					fmt.Fprintf(w, "\nNotifications: cannot be read: %v\n", err)
+					return
+				}
+				showNotifications(w, ns)
+			})
 		},
 	}
 }
@@ -216,6 +224,21 @@ func (c *cli) requestActionCmds() []*cobra.Command {
 	return cmds
 }
 
+// person names a user the server named: "Eve <eve@op.test> (usr_1)", or
+// the name alone in a list (withID false); the id when no name came.
+func person(name, email string, id lockbox.UserID, withID bool) string {
+	if name == "" {
+		return string(id)
+	}
+	if email != "" {
+		name += " <" + email + ">"
+	}
+	if withID {
+		name += " (" + string(id) + ")"
+	}
+	return name
+}
+
 // showRequest prints every field of a request, its policy decision, its
 // reviews and its access window.
 func showRequest(w io.Writer, r *lockbox.AccessRequest) {
@@ -224,7 +247,7 @@ func showRequest(w io.Writer, r *lockbox.AccessRequest) {
 		add("Status", r.Status).
 		add("Tenant", r.TenantID).
 		add("Ticket", r.TicketID).
-		add("Requester", r.RequesterID).
+		add("Requester", person(r.RequesterName, r.RequesterEmail, r.RequesterID, true)).
 		add("Access level", r.AccessLevel).
 		add("Reason type", r.ReasonType).
 		add("Resources", r.Resources).
@@ -235,29 +258,11 @@ func showRequest(w io.Writer, r *lockbox.AccessRequest) {
 		flush()
 	section(w, "Justification", r.Justification)
 
-	p := r.Policy
-	approvals := make([]string, len(p.InternalApprovals))
-	for i, g := range p.InternalApprovals {
-		approvals[i] = fmt.Sprintf("%s ×%d", g.Group, g.Count)
-	}
-	block(w, "Policy decision", func(f *fields) {
-		f.add("Allowed", p.Allowed).
-			add("Internal approvals", approvals).
-			add("Customer approval", p.CustomerApprovalRequired).
-			add("Max duration", p.MaxDuration).
-			add("Policies", p.Policies)
-		for i, reason := range p.Reasons {
-			key := ""
-			if i == 0 {
-				key = "Reasons"
-			}
-			f.add(key, reason)
-		}
-	})
+	block(w, "Policy decision", func(f *fields) { addDecision(f, r.Policy) })
 
 	rows := make([][]string, len(r.Reviews))
 	for i, rv := range r.Reviews {
-		rows[i] = []string{cell(rv.CreatedAt), cell(rv.Stage), cell(rv.Decision), cell(rv.ReviewerID),
+		rows[i] = []string{cell(rv.CreatedAt), cell(rv.Stage), cell(rv.Decision), cell(person(rv.ReviewerName, "", rv.ReviewerID, true)),
 			cell(rv.MFA), cell(rv.Duration), cell(truncate(rv.Reason, 60))}
 	}
 	subtable(w, "Reviews", []string{"TIME", "STAGE", "DECISION", "REVIEWER", "MFA", "DURATION", "REASON"}, rows)

@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,11 +35,24 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.DataDir, "data-dir", defaultDataDir(), "directory of the embedded SQLite database")
 	fs.StringVar(&f.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…): replicas share one database; see docs/deployment.md")
 	fs.StringVar(&f.PublicURL, "public-url", "", "the URL users reach the server at, used in links (default http://<addr>)")
+	fs.StringVar(&f.GatewayURL, "gateway-url", "", "where engineers reach the enforcement gateway (lockbox gateway), shown with the grant token in the portal's curl example (default: a placeholder)")
 	fs.StringVar(&f.LogOrigin, "log-origin", "", "origin of the tenant logs' checkpoints, <origin>/tenants/<id> (default: the public URL's host and path)")
-	fs.StringVar(&f.InternalGroup, "internal-approval-group", "support-leads", `operator group whose approval the built-in JIT policy requires ("-" for none)`)
+	fs.StringVar(&f.PolicyFile, "policy", "", "JIT policy file (Cedar; see docs/policies.md): validated at start, reloaded on SIGHUP and POST /v1/admin/policy/reload (default: the built-in default policy)")
+	fs.StringVar(&f.InternalGroup, "internal-approval-group", "", `with the default policy: the operator group whose approval it requires ("-" for none; default support-leads)`)
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.DurationVar(&f.SweepInterval, "sweep-interval", time.Second, "how often passed deadlines are applied in the background")
+	fs.StringVar(&f.Notify.SMTPURL, "smtp-url", "", "SMTP server for notification e-mails: smtp://user:pass@host:port (STARTTLS; ?starttls=false to disable) or smtps://… (TLS); without it e-mails are written to the log")
+	fs.StringVar(&f.Notify.SMTPFrom, "smtp-from", "", "sender address of notification e-mails (required with --smtp-url)")
+	fs.StringSliceVar(&f.Notify.WebhookURLs, "webhook-url", nil, "operator-wide webhook receiving every request event of every tenant (repeatable; https://, or http:// to localhost)")
+	fs.StringVar(&f.Notify.WebhookSecret, "webhook-secret", "", "secret signing the operator-wide webhooks (Lockbox-Signature); prefer LOCKBOX_WEBHOOK_SECRET")
+	fs.StringVar(&f.Notify.WebhookFormat, "webhook-format", "lockbox", "payload of the operator-wide webhooks: lockbox (the event), slack or teams")
+	fs.BoolVar(&f.Notify.WebhookAllowPrivate, "webhook-allow-private", false, "let tenant webhooks reach loopback, private and link-local addresses (refused by default: tenants must not make the server probe its own network)")
+	fs.DurationVar(&f.Notify.ReminderBefore, "reminder-before", time.Hour, "remind approvers this long before a pending request's decision deadline (negative: never)")
+	fs.DurationVar(&f.Notify.Backoff, "notify-backoff", 10*time.Second, "first retry delay of a failed notification; it doubles at every failure")
+	fs.DurationVar(&f.Notify.MaxBackoff, "notify-max-backoff", time.Hour, "longest retry delay of a failed notification")
+	fs.DurationVar(&f.Notify.GiveUpAfter, "notify-give-up", 24*time.Hour, "how long after the change a notification is retried before it is marked failed")
+	fs.DurationVar(&f.Notify.Lease, "notify-lease", 2*time.Minute, "how long a replica holds a notification it is sending before another may take it over")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 }
@@ -100,7 +115,13 @@ admin, whose API token is that value. LOCKBOX_SECRET_KEY (32 bytes in
 base64) encrypts the signing keys kept in the database; with SQLite it is
 created in the data directory (secret.key, mode 0600) when not given, with
 PostgreSQL every replica must be given the same one. The server prints the address it
-listens on when it is ready and stops cleanly on SIGTERM.`,
+listens on when it is ready and stops cleanly on SIGTERM.
+
+The JIT policy is --policy FILE (Cedar, see docs/policies.md), else the
+built-in default policy (lockbox policy default prints it). An invalid file
+stops the start with every problem as FILE:LINE:COL: message. SIGHUP (or
+POST /v1/admin/policy/reload) reads the file again; an invalid file is
+reported the same way and the running policy stays.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd.Flags(), envOf(cmd)); err != nil {
@@ -134,6 +155,13 @@ func serve(ctx context.Context, out io.Writer, c app.Config, ready func(*app.Ser
 	if err := srv.Listen(); err != nil {
 		return err
 	}
+	// SIGHUP reloads the JIT policy.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go srv.ReloadPolicyOn(reloadCtx, hup)
 	fmt.Fprintf(out, "lockbox listening on %s\n", srv.URL())
 	if ready != nil {
 		if err := ready(srv); err != nil {

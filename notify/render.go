@@ -1,0 +1,146 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+)
+
+//go:embed templates/*.tmpl
+var templateFiles embed.FS
+
+var funcs = map[string]any{
+	"join": strings.Join,
+	"time": func(v any) string {
+		switch t := v.(type) {
+		case time.Time:
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		case *time.Time:
+			if t != nil {
+				return t.UTC().Format("2006-01-02 15:04 UTC")
+			}
+		}
+		return ""
+	},
+}
+
+var (
+	textTmpl = texttemplate.Must(texttemplate.New("email.txt.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/email.txt.tmpl"))
+	htmlTmpl = htmltemplate.Must(htmltemplate.New("email.html.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/email.html.tmpl"))
+)
+
+// emailData is what the templates render.
+type emailData struct {
+	Subject      string
+	Headline     string
+	Intro        string
+	Action       string
+	Link         string
+	ShowDeadline bool
+	R            *lockbox.RequestSummary
+}
+
+// RequestLink is the link to a request in e-mails: <public-url>/requests/<id>.
+func RequestLink(publicURL string, id lockbox.RequestID) string {
+	return strings.TrimRight(publicURL, "/") + "/requests/" + string(id)
+}
+
+// RenderEmail renders the e-mail of a notification: subject, plain text and
+// HTML, from the embedded templates.
+func RenderEmail(n *lockbox.Notification, p *lockbox.NotificationPayload, publicURL string) (*Email, error) {
+	r := p.Request
+	if r == nil {
+		return nil, errors.New("the notification has no request to tell of")
+	}
+	d := emailData{R: r, Link: RequestLink(publicURL, r.ID), Action: "See the request:"}
+	who := r.RequesterName
+	if who == "" {
+		who = string(r.RequesterID)
+	}
+	level := fmt.Sprintf("%s access to %s", r.AccessLevel, strings.Join(r.Resources, ", "))
+	switch n.Kind {
+	case lockbox.NotifyApprovalNeeded:
+		d.Subject = fmt.Sprintf("[lockbox] Approval needed: %s asks for %s access (%s)", who, r.AccessLevel, r.TenantName)
+		d.Headline = "An operator engineer asks for access to your data"
+		d.Intro = fmt.Sprintf("%s asks for %s for %s. Nothing is accessed unless your approvers approve; without a decision by %s the request expires.",
+			who, level, r.RequestedDuration, funcs["time"].(func(any) string)(r.DecisionDeadline))
+		d.Action, d.ShowDeadline = "Approve or deny the request:", true
+	case lockbox.NotifyReminder:
+		d.Subject = fmt.Sprintf("[lockbox] Reminder: decide on %s's access request before %s", who, funcs["time"].(func(any) string)(r.DecisionDeadline))
+		d.Headline = "An access request still awaits your decision"
+		d.Intro = fmt.Sprintf("%s's request for %s expires unanswered at its decision deadline.", who, level)
+		d.Action, d.ShowDeadline = "Approve or deny the request:", true
+	case lockbox.NotifyDecision:
+		if r.Decision == nil {
+			return nil, errors.New("the decision notification has no decision")
+		}
+		verb := "approved"
+		if r.Decision.Decision == lockbox.DecisionDeny {
+			verb = "denied"
+		}
+		d.Subject = fmt.Sprintf("[lockbox] %s %s your access request %s (%s review)", r.Decision.ReviewerName, verb, r.ID, r.Decision.Stage)
+		d.Headline = fmt.Sprintf("Your access request was %s at the %s review", verb, r.Decision.Stage)
+		d.Intro = fmt.Sprintf("%s %s your request for %s. The request is now %s.", r.Decision.ReviewerName, verb, level, r.Status)
+	case lockbox.NotifyApproved:
+		d.Subject = fmt.Sprintf("[lockbox] Access approved: %s has %s access (%s)", who, r.AccessLevel, r.TenantName)
+		d.Headline = "Access to your data was approved"
+		d.Intro = fmt.Sprintf("%s may now use %s until the window ends. Your approvers and admins can revoke it at any moment.", who, level)
+		d.Action = "See or revoke the access:"
+	case lockbox.NotifyRevoked:
+		d.Subject = fmt.Sprintf("[lockbox] Access revoked: request %s", r.ID)
+		d.Headline = "Access was revoked"
+		d.Intro = fmt.Sprintf("The access of %s (%s) was revoked%s.", who, level, by(r.ActorName))
+	case lockbox.NotifyCompleted:
+		d.Subject = fmt.Sprintf("[lockbox] Access ended: request %s (%s)", r.ID, r.EndReason)
+		d.Headline = "Access ended"
+		d.Intro = fmt.Sprintf("The access of %s (%s) ended: %s.", who, level, strings.ReplaceAll(r.EndReason, "_", " "))
+	case lockbox.NotifyExpired:
+		d.Subject = fmt.Sprintf("[lockbox] Request %s expired unanswered", r.ID)
+		d.Headline = "An access request expired without a decision"
+		d.Intro = fmt.Sprintf("%s's request for %s reached its decision deadline without a decision. No access was granted.", who, level)
+	default:
+		return nil, fmt.Errorf("no e-mail for notification kind %q", n.Kind)
+	}
+	var text, html bytes.Buffer
+	if err := textTmpl.Execute(&text, d); err != nil {
+		return nil, fmt.Errorf("rendering the text part: %w", err)
+	}
+	if err := htmlTmpl.Execute(&html, d); err != nil {
+		return nil, fmt.Errorf("rendering the HTML part: %w", err)
+	}
+	return &Email{ID: n.ID, To: n.Recipient, Subject: d.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+func by(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " by " + name
+}
+
+// summaryLine is the one-line text of an event, for Slack and Teams.
+func summaryLine(e *eventJSON, r *lockbox.RequestSummary, link string) string {
+	if r == nil {
+		return fmt.Sprintf("lockbox: %s in tenant %s", e.Type, e.TenantID)
+	}
+	who := r.RequesterName
+	if who == "" {
+		who = string(r.RequesterID)
+	}
+	s := fmt.Sprintf("lockbox: %s — %s's %s access request to %s (%s) is %s", e.Type, who, r.AccessLevel,
+		strings.Join(r.Resources, ", "), r.TenantName, r.Status)
+	if r.Decision != nil {
+		s += fmt.Sprintf(" (%s %s at the %s review)", r.Decision.ReviewerName, r.Decision.Decision, r.Decision.Stage)
+	}
+	if r.Status == lockbox.StatusPendingCustomer {
+		s += "; decide before " + funcs["time"].(func(any) string)(r.DecisionDeadline)
+	}
+	return s + ". " + link
+}

@@ -1,0 +1,59 @@
+package lockbox
+
+import (
+	"context"
+	"errors"
+)
+
+// nameRequests fills who the people of the requests are: the requester's
+// display name and e-mail and each reviewer's display name, read from the
+// users table. It runs for every caller allowed to read the requests, so a
+// customer approver sees who asks for access to its tenant and who approved
+// it internally, although customers cannot read operator users (the same
+// names the approvers' notifications carry). A removed user keeps its name;
+// a user that cannot be found leaves the fields empty.
+func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
+	users := map[UserID]*User{}
+	get := func(id UserID) (*User, error) {
+		if u, ok := users[id]; ok {
+			return u, nil
+		}
+		u, err := rd.GetUser(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			u, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		users[id] = u
+		return u, nil
+	}
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		u, err := get(r.RequesterID)
+		if err != nil {
+			return err
+		}
+		if u != nil {
+			r.RequesterName, r.RequesterEmail = u.DisplayName, u.Email
+		}
+		for i := range r.Reviews {
+			rv := &r.Reviews[i]
+			u, err := get(rv.ReviewerID)
+			if err != nil {
+				return err
+			}
+			if u != nil {
+				rv.ReviewerName = u.DisplayName
+			}
+		}
+	}
+	return nil
+}
+
+// withNames names the people of requests in a read transaction of its own.
+func (s *Service) withNames(ctx context.Context, rs ...*AccessRequest) error {
+	return s.view(ctx, func(rd Reader) error { return nameRequests(ctx, rd, rs...) })
+}
