@@ -25,6 +25,7 @@ type Service struct {
 	dummyHash  string
 	issuer     TokenIssuer
 	notify     NotifyConfig
+	box        SecretBox
 }
 
 // Config configures a Service. Store is required; the rest have defaults.
@@ -45,6 +46,9 @@ type Config struct {
 	Issuer TokenIssuer
 	// Notify names the operator-wide notification targets.
 	Notify NotifyConfig
+	// SecretBox seals the webhook secrets the database keeps; without one
+	// they are stored in clear.
+	SecretBox SecretBox
 }
 
 // NewService returns a Service on the configured store.
@@ -52,7 +56,7 @@ func NewService(c Config) *Service {
 	s := &Service{
 		store: c.Store, policy: c.Policy, now: c.Clock, log: c.Logger,
 		argon: DefaultArgon2, sessionTTL: c.SessionTTL, onCommit: c.OnCommit, issuer: c.Issuer,
-		notify: c.Notify,
+		notify: c.Notify, box: c.SecretBox,
 	}
 	if s.policy == nil {
 		s.policy = refuseAll{}

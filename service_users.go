@@ -61,8 +61,13 @@ func (s *Service) GetTenant(ctx context.Context, p *Principal, id TenantID) (*Te
 		t, err = r.GetTenant(ctx, id)
 		return err
 	})
-	redactTenant(p, t)
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	if err := s.redactTenant(p, t); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // ListTenants lists tenants: operators all, customers their own.
@@ -81,10 +86,15 @@ func (s *Service) ListTenants(ctx context.Context, p *Principal, page Page) (Lis
 		out.Items, out.NextPageToken, err = r.ListTenants(ctx, f)
 		return err
 	})
-	for _, t := range out.Items {
-		redactTenant(p, t)
+	if err != nil {
+		return out, err
 	}
-	return out, err
+	for _, t := range out.Items {
+		if err := s.redactTenant(p, t); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // GetLockbox reads a tenant's lockbox settings: operators, and the tenant's
@@ -120,11 +130,22 @@ func keepWebhookSecrets(before, after []Webhook) {
 	}
 }
 
-// redactTenant hides webhook secrets from everyone but the tenant's admins.
-func redactTenant(p *Principal, t *Tenant) {
-	if t != nil && !p.User.IsTenantAdminOf(t.ID) {
-		t.Lockbox = t.Lockbox.Redacted()
+// redactTenant hides webhook secrets from everyone but the tenant's admins,
+// and opens them (sealed in the database) for the admins.
+func (s *Service) redactTenant(p *Principal, t *Tenant) error {
+	if t == nil {
+		return nil
 	}
+	if !p.User.IsTenantAdminOf(t.ID) {
+		t.Lockbox = t.Lockbox.Redacted()
+		return nil
+	}
+	open, err := openWebhookSecrets(s.box, t.ID, t.Lockbox)
+	if err != nil {
+		return err
+	}
+	t.Lockbox = open
+	return nil
 }
 
 // UpdateLockbox changes a tenant's lockbox settings. Only a tenant_admin of
@@ -151,10 +172,17 @@ func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, 
 			return err
 		}
 		keepWebhookSecrets(before.Webhooks, t.Lockbox.Webhooks)
+		// The admin is shown the secrets in clear; the database keeps
+		// them sealed.
+		if out, err = openWebhookSecrets(s.box, id, t.Lockbox); err != nil {
+			return err
+		}
+		if err := sealWebhookSecrets(s.box, id, t.Lockbox.Webhooks); err != nil {
+			return err
+		}
 		if err := tx.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
-		out = t.Lockbox
 		return tx.emit(NewEvent(id, EventLockboxUpdated, p.ID(), s.now(), map[string]any{"before": before.Redacted(), "after": t.Lockbox.Redacted()}))
 	})
 	if err != nil {

@@ -142,7 +142,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	notifier, mailer, err := newNotifier(c, store, m)
+	notifier, mailer, err := newNotifier(c, store, m, webhookBox{key})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -159,7 +159,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	svc := lockbox.NewService(lockbox.Config{
 		Store: store, Policy: policy, Clock: c.Clock, Logger: c.Logger, Argon2: c.Argon2,
 		OnCommit: onCommit, Issuer: tokenIssuer{ring: ring, url: c.publicURL()},
-		Notify: lockbox.NotifyConfig{OperatorWebhooks: c.operatorWebhookURLs()},
+		Notify: lockbox.NotifyConfig{OperatorWebhooks: c.operatorWebhookURLs()}, SecretBox: webhookBox{key},
 	})
 	if c.BootstrapToken != "" {
 		created, err := svc.Bootstrap(ctx, c.BootstrapToken)

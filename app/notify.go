@@ -44,7 +44,7 @@ type NotifyConfig struct {
 
 // newNotifier checks the notification configuration and builds the
 // delivery worker (started by Serve).
-func newNotifier(c Config, store lockbox.Store, m *httpapi.Metrics) (*notify.Worker, notify.Mailer, error) {
+func newNotifier(c Config, store lockbox.Store, m *httpapi.Metrics, box lockbox.SecretBox) (*notify.Worker, notify.Mailer, error) {
 	n := c.Notify
 	q, ok := store.(lockbox.NotificationQueue)
 	if !ok {
@@ -80,7 +80,7 @@ func newNotifier(c Config, store lockbox.Store, m *httpapi.Metrics) (*notify.Wor
 		return nil, nil, fmt.Errorf("--webhook-format %q: want lockbox, slack or teams", n.WebhookFormat)
 	}
 	w := notify.NewWorker(notify.Config{
-		Queue: q, Store: store, Mailer: mailer, HTTPClient: n.HTTPClient, OperatorWebhooks: hooks,
+		Queue: q, Store: store, SecretBox: box, Mailer: mailer, HTTPClient: n.HTTPClient, OperatorWebhooks: hooks,
 		PublicURL: c.publicURL(), Clock: c.Clock, Logger: c.Logger,
 		Backoff: n.Backoff, MaxBackoff: n.MaxBackoff, GiveUpAfter: n.GiveUpAfter, Lease: n.Lease,
 		Observe: m.ObserveNotification, AllowPrivateWebhooks: n.WebhookAllowPrivate,

@@ -130,3 +130,27 @@ func loadOrCreateSecret(ctx context.Context, store lockbox.Store, key *secretKey
 	}
 	return nil, fmt.Errorf("secret %s: could not create or read it", name)
 }
+
+// webhookBox seals the tenants' webhook secrets with the secret key; it is
+// the lockbox.SecretBox of the service and the notification worker.
+type webhookBox struct{ key *secretKey }
+
+var _ lockbox.SecretBox = webhookBox{}
+
+// Seal implements lockbox.SecretBox.
+func (b webhookBox) Seal(plaintext, context string) (string, error) {
+	return lockbox.SealedPrefix + base64.RawStdEncoding.EncodeToString(b.key.seal(context, []byte(plaintext))), nil
+}
+
+// Open implements lockbox.SecretBox.
+func (b webhookBox) Open(sealed, context string) (string, error) {
+	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimPrefix(sealed, lockbox.SealedPrefix))
+	if err != nil {
+		return "", fmt.Errorf("a sealed secret that is not base64: %w", err)
+	}
+	plain, err := b.key.open(context, raw)
+	if err != nil {
+		return "", err
+	}
+	return string(plain), nil
+}

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,6 +188,17 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	again := e.setLockbox(w, map[string]any{"webhooks": []map[string]string{{"url": tenantHook.srv.URL + "/hook", "format": "lockbox"}}})
 	if again.Webhooks[0].Secret != secret {
 		t.Error("saving the webhooks again changed their secret")
+	}
+	// The admin reads it back in clear; the database holds it sealed with
+	// the secret key only.
+	e.must(200, "GET", "/v1/tenants/"+string(w.tenant.ID)+"/lockbox", w.customerAdmin.token, nil, &seen)
+	if seen.Webhooks[0].Secret != secret {
+		t.Errorf("the tenant admin reads webhook secret %q, want the one shown at creation", seen.Webhooks[0].Secret)
+	}
+	if dump := e.databaseDump(); bytes.Contains(dump, []byte(secret)) {
+		t.Error("the database holds the webhook secret in clear")
+	} else if !bytes.Contains(dump, []byte(lockbox.SealedPrefix)) {
+		t.Error("the database holds no sealed webhook secret")
 	}
 
 	r := e.request(w, "2h")

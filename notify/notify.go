@@ -40,6 +40,8 @@ type Config struct {
 	Queue lockbox.NotificationQueue
 	// Store reads tenants' webhook settings (their secrets) at delivery.
 	Store lockbox.Store
+	// SecretBox opens the webhook secrets the store keeps sealed.
+	SecretBox lockbox.SecretBox
 	// Mailer sends e-mails; nil logs them (LogMailer).
 	Mailer Mailer
 	// HTTPClient posts webhooks; nil uses a client with a 10s timeout
@@ -340,7 +342,11 @@ func (w *Worker) webhook(ctx context.Context, n *lockbox.Notification) (Operator
 			if h.Secret == "" {
 				return OperatorWebhook{}, permanent(errors.New("the webhook has no signing secret: a tenant admin must save the webhooks again (PATCH /v1/tenants/{id}/lockbox) to generate one"))
 			}
-			return OperatorWebhook{URL: h.URL, Secret: h.Secret, Format: h.Format}, nil
+			secret, err := lockbox.OpenWebhookSecret(w.c.SecretBox, n.TenantID, h)
+			if err != nil {
+				return OperatorWebhook{}, permanent(err)
+			}
+			return OperatorWebhook{URL: h.URL, Secret: secret, Format: h.Format}, nil
 		}
 	}
 	return OperatorWebhook{}, permanent(errors.New("the tenant removed this webhook before it was delivered"))
