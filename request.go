@@ -121,7 +121,10 @@ type AccessRequest struct {
 	EndedAt         *time.Time `json:"ended_at,omitempty"`
 	EndReason       string     `json:"end_reason,omitempty"`
 	EndedBy         UserID     `json:"ended_by,omitempty"`
-	EndComment      string     `json:"end_comment,omitempty"`
+	// EndedByName is the display name of EndedBy, filled on read like
+	// RequesterName (never stored), so a customer sees who revoked.
+	EndedByName string `json:"ended_by_name,omitempty"`
+	EndComment  string `json:"end_comment,omitempty"`
 
 	// Version increases with every stored change; stores update a request
 	// only if the version they read is still current (compare-and-set).

@@ -6,7 +6,8 @@ import (
 )
 
 // nameRequests fills who the people of the requests are: the requester's
-// display name and e-mail and each reviewer's display name, read from the
+// display name and e-mail, each reviewer's display name and the name of
+// whoever ended it, read from the
 // users table. It runs for every caller allowed to read the requests, so a
 // customer approver sees who asks for access to its tenant and who approved
 // it internally, although customers cannot read operator users (the same
@@ -38,6 +39,15 @@ func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 		}
 		if u != nil {
 			r.RequesterName, r.RequesterEmail = u.DisplayName, u.Email
+		}
+		if r.EndedBy != "" {
+			u, err := get(r.EndedBy)
+			if err != nil {
+				return err
+			}
+			if u != nil {
+				r.EndedByName = u.DisplayName
+			}
 		}
 		for i := range r.Reviews {
 			rv := &r.Reviews[i]

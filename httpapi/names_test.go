@@ -55,9 +55,17 @@ func TestCustomerSeesWhoAsks(t *testing.T) {
 		t.Errorf("create: requester %q <%s>", created.RequesterName, created.RequesterEmail)
 	}
 
+	// An operator admin revokes: the approver sees who.
+	var revoked lockbox.AccessRequest
+	e.must(200, "POST", reqPath(r.ID, "revoke"), w.opAdmin.token, lockbox.ReasonInput{Reason: "incident over"}, &revoked)
+	e.must(200, "GET", reqPath(r.ID), w.approver.token, nil, &one)
+	if one.EndedBy != w.opAdmin.ID || one.EndedByName != w.opAdmin.DisplayName {
+		t.Errorf("ended by %s %q, want %s %q", one.EndedBy, one.EndedByName, w.opAdmin.ID, w.opAdmin.DisplayName)
+	}
+
 	// Names are not stored: the log's events of the request carry ids only.
 	for _, ev := range e.events(w.tenant.ID) {
-		if ev.RequestID == r.ID && (strings.Contains(string(ev.Data), "requester_name") || strings.Contains(string(ev.Data), "reviewer_name")) {
+		if ev.RequestID == r.ID && (strings.Contains(string(ev.Data), "requester_name") || strings.Contains(string(ev.Data), "reviewer_name") || strings.Contains(string(ev.Data), "ended_by_name")) {
 			t.Errorf("event %s stores a name: %s", ev.Type, ev.Data)
 		}
 	}

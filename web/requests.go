@@ -149,6 +149,9 @@ func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, s *session
 	// may read the request (customers cannot read operator users); the
 	// rest (who ended it) is looked up where the viewer may read it.
 	v.Names = h.names(r, s, req.EndedBy)
+	if _, ok := v.Names[req.EndedBy]; !ok && req.EndedByName != "" {
+		v.Names[req.EndedBy] = req.EndedByName
+	}
 	if req.RequesterName != "" {
 		v.Names[req.RequesterID] = req.RequesterName + " (" + req.RequesterEmail + ")"
 	}
