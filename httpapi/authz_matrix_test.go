@@ -44,6 +44,7 @@ type authzTarget struct {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(c *app.Config) { c.LoginPerEmail, c.LoginPerIP = 1000, 10000 })
 	a := e.newWorld("Own")
 	b := e.newWorld("Foreign")

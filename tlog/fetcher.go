@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -187,31 +188,36 @@ func (s *scanner) entry() (e Entry, ok bool, err error) {
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return e, s.value(), errors.New("not a JSON object")
 	}
+	// Each field's error is its last value's: a repeated key replaces
+	// the earlier value, error included.
+	var indexErr, leafErr error
 	ok = s.object(s.visitor(func(key, value []byte) {
 		switch {
 		case keyIs(key, "index"):
+			indexErr = nil
 			if string(value) == "null" {
 				e.Index = 0
 				break
 			}
 			var perr error
-			if e.Index, perr = strconv.ParseUint(string(value), 10, 64); perr != nil && err == nil {
-				err = fmt.Errorf("index %s is not a non-negative integer", abbreviate(value))
+			if e.Index, perr = strconv.ParseUint(string(value), 10, 64); perr != nil {
+				indexErr = fmt.Errorf("index %s is not a non-negative integer", abbreviate(value))
 			}
 		case keyIs(key, "leaf"):
+			leafErr = nil
 			if string(value) == "null" {
 				e.Leaf = nil
 				break
 			}
 			var derr error
-			if e.Leaf, derr = decodeBase64(value); derr != nil && err == nil {
-				err = fmt.Errorf("leaf: %w", derr)
+			if e.Leaf, derr = decodeBase64(value); derr != nil {
+				leafErr = fmt.Errorf("leaf: %w", derr)
 			}
 		case keyIs(key, "event"):
 			e.Event = value
 		}
 	}))
-	return e, ok, err
+	return e, ok, cmp.Or(indexErr, leafErr)
 }
 
 // decodeBase64 decodes a raw JSON string holding standard padded base64, as

@@ -112,6 +112,8 @@ var scanCases = []string{
 	`{"entries":[{"leaf":"e30"}]}`, `{"entries":[{"leaf":"e3\u0030="}]}`, `{"entries":[{"leaf":5}]}`,
 	`{"entries":[{"index":0}],"entries":[]}`, `{"entries":[{"index":18446744073709551616}]}`,
 	`{"Entries":[]}`, `{"entries":[{"INDEX":3}]}`,
+	// Found by FuzzScan: a repeated key's earlier, bad value does not count.
+	`{"entries":[{"leaf":0,"leaf":null}]}`, `{"entries":[{"index":"x","index":3}]}`, `{"entries":[{"leaf":null,"leaf":0}]}`,
 }
 
 func TestScan(t *testing.T) {
