@@ -130,6 +130,11 @@ func (s *soak) run(ctx context.Context, duration, interval time.Duration, worker
 		case <-tick.C:
 		}
 		now := time.Now()
+		// The run's end often falls on a tick: a sliver of an interval
+		// after it would only add a line of zeros.
+		if done && now.Sub(last) < interval/10 {
+			break
+		}
 		s.report(tw, now.Sub(start), now.Sub(last))
 		last = now
 	}
