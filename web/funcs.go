@@ -80,6 +80,15 @@ func shortDuration(d time.Duration) string {
 	return strings.Join(parts, " ")
 }
 
+// label returns the words for a value, or the value itself when it has
+// none.
+func label[K ~string](labels map[K]string, k K) string {
+	if l, ok := labels[k]; ok {
+		return l
+	}
+	return string(k)
+}
+
 var statusLabels = map[lockbox.RequestStatus]string{
 	lockbox.StatusPendingInternal: "Awaiting internal approval",
 	lockbox.StatusPendingCustomer: "Awaiting customer approval",
@@ -91,12 +100,7 @@ var statusLabels = map[lockbox.RequestStatus]string{
 	lockbox.StatusCompleted:       "Completed",
 }
 
-func statusLabel(s lockbox.RequestStatus) string {
-	if l, ok := statusLabels[s]; ok {
-		return l
-	}
-	return string(s)
-}
+func statusLabel(s lockbox.RequestStatus) string { return label(statusLabels, s) }
 
 var reasonLabels = map[lockbox.ReasonType]string{
 	lockbox.ReasonCustomerInitiated: "Customer-initiated support",
@@ -105,12 +109,7 @@ var reasonLabels = map[lockbox.ReasonType]string{
 	lockbox.ReasonLegal:             "Legal request",
 }
 
-func reasonLabel(r lockbox.ReasonType) string {
-	if l, ok := reasonLabels[r]; ok {
-		return l
-	}
-	return string(r)
-}
+func reasonLabel(r lockbox.ReasonType) string { return label(reasonLabels, r) }
 
 var roleLabels = map[lockbox.Role]string{
 	lockbox.RoleOperatorAdmin:   "operator admin",
@@ -121,12 +120,7 @@ var roleLabels = map[lockbox.Role]string{
 	lockbox.RoleMember:          "member",
 }
 
-func roleLabel(r lockbox.Role) string {
-	if l, ok := roleLabels[r]; ok {
-		return l
-	}
-	return string(r)
-}
+func roleLabel(r lockbox.Role) string { return label(roleLabels, r) }
 
 func severityLabel(n int) string {
 	switch n {

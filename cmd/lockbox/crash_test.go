@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,51 +56,6 @@ func TestCrashConsistency(t *testing.T) {
 
 const crashBootstrap = "crash-test-bootstrap-token-0123456789"
 
-// crashServer is one life of the server process.
-type crashServer struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *lockedBuffer
-}
-
-func startCrashServer(t *testing.T, env []string) *crashServer {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--sweep-interval", "100ms", "--log-format", "json")
-	cmd.Env = append(os.Environ(), "LOCKBOX_TEST_AS_MAIN=1", "LOCKBOX_BOOTSTRAP_TOKEN="+crashBootstrap,
-		"LOCKBOX_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &crashServer{cmd: cmd, stderr: &lockedBuffer{}}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			line <- sc.Text()
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case l := <-line:
-		url, ok := strings.CutPrefix(l, "lockbox listening on ")
-		if !ok {
-			t.Fatalf("serve printed %q: %s", l, s.stderr.String())
-		}
-		s.url = url
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve did not start: %s", s.stderr.String())
-	}
-	return s
-}
-
 // crashWorld is the tenant and the people the load acts as; their sessions
 // live in the database, so they outlive the process.
 type crashWorld struct {
@@ -120,7 +72,7 @@ type crashWorld struct {
 
 func crashRuns(t *testing.T, runs int, env ...string) {
 	ctx := context.Background()
-	srv := startCrashServer(t, env)
+	srv := startServe(t, append(env, "LOCKBOX_BOOTSTRAP_TOKEN="+crashBootstrap))
 	op := client.New(srv.url, crashBootstrap)
 	tn, err := op.CreateTenant(ctx, lockbox.CreateTenantInput{Name: "Crashed"})
 	if err != nil {
@@ -153,7 +105,7 @@ func crashRuns(t *testing.T, runs int, env ...string) {
 		_ = srv.cmd.Wait()
 		close(stop)
 		wg.Wait()
-		srv = startCrashServer(t, env)
+		srv = startServe(t, append(env, "LOCKBOX_BOOTSTRAP_TOKEN="+crashBootstrap))
 		if err := w.check(ctx, srv.url); err != nil {
 			t.Fatalf("after kill %d of %d: %v\nserver log: %s", run+1, runs, err, srv.stderr.String())
 		}

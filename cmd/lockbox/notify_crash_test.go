@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -16,43 +14,12 @@ import (
 	"github.com/lockbox-dev/lockbox/postgres/pgtest"
 )
 
-// startServeWith runs `lockbox serve` (this test binary as the command) on
-// the SQLite database in dir, with extra flags, and returns its URL.
+// startServeWith runs `lockbox serve` on the database in dir (SQLite) or
+// at dbURL, with extra flags, and returns the process and its URL.
 func startServeWith(t *testing.T, dir, dbURL string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--sweep-interval", "100ms", "--log-format", "json"}, args...)...)
-	cmd.Env = append(os.Environ(), "LOCKBOX_TEST_AS_MAIN=1", "LOCKBOX_DATA_DIR="+dir, "LOCKBOX_DATABASE_URL="+dbURL,
-		"LOCKBOX_BOOTSTRAP_TOKEN="+replicaBootstrap, "LOCKBOX_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			line <- sc.Text()
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case l := <-line:
-		url, ok := strings.CutPrefix(l, "lockbox listening on ")
-		if !ok {
-			t.Fatalf("serve printed %q", l)
-		}
-		return cmd, url, stderr
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve did not start: %s", stderr.String())
-	}
-	return nil, "", nil
+	r := startServe(t, []string{"LOCKBOX_DATA_DIR=" + dir, "LOCKBOX_DATABASE_URL=" + dbURL, "LOCKBOX_BOOTSTRAP_TOKEN=" + replicaBootstrap}, args...)
+	return r.cmd, r.url, r.stderr
 }
 
 // TestNotificationSurvivesSIGKILL kills the server (SIGKILL) after a

@@ -33,10 +33,18 @@ type replica struct {
 // the shared database.
 func startReplica(t *testing.T, dbURL string) *replica {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--sweep-interval", "100ms", "--log-format", "json")
-	cmd.Env = append(os.Environ(), "LOCKBOX_TEST_AS_MAIN=1", "LOCKBOX_DATABASE_URL="+dbURL,
-		"LOCKBOX_DATA_DIR="+t.TempDir(), "LOCKBOX_BOOTSTRAP_TOKEN="+replicaBootstrap,
-		"LOCKBOX_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	return startServe(t, []string{"LOCKBOX_DATABASE_URL=" + dbURL, "LOCKBOX_DATA_DIR=" + t.TempDir(), "LOCKBOX_BOOTSTRAP_TOKEN=" + replicaBootstrap})
+}
+
+// startServe runs `lockbox serve` (this test binary as the command) on a
+// free port with a fast sweeper, configured by env (LOCKBOX_* settings on
+// top of a fixed secret key) and extra flags, and waits for the line that
+// says where it listens. The process is killed when the test ends.
+func startServe(t *testing.T, env []string, args ...string) *replica {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--sweep-interval", "100ms", "--log-format", "json"}, args...)...)
+	cmd.Env = append(os.Environ(), "LOCKBOX_TEST_AS_MAIN=1", "LOCKBOX_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -60,11 +68,11 @@ func startReplica(t *testing.T, dbURL string) *replica {
 	case l := <-line:
 		url, ok := strings.CutPrefix(l, "lockbox listening on ")
 		if !ok {
-			t.Fatalf("replica printed %q", l)
+			t.Fatalf("serve printed %q: %s", l, r.stderr.String())
 		}
 		r.url = url
 	case <-time.After(60 * time.Second):
-		t.Fatalf("replica did not start: %s", r.stderr.String())
+		t.Fatalf("serve did not start: %s", r.stderr.String())
 	}
 	return r
 }
