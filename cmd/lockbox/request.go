@@ -274,19 +274,10 @@ func showRequest(w io.Writer, r *lockbox.AccessRequest) {
 				addIf("Expires", r.AccessExpiresAt).
 				addIf("Ended", r.EndedAt).
 				addIf("End reason", r.EndReason).
-				addIf("Ended by", endedBy(r)).
+				addIf("Ended by", person(r.EndedByName, "", r.EndedBy, true)).
 				addIf("Comment", r.EndComment)
 		})
 	}
-}
-
-// endedBy names who ended a request: "Name (usr_…)" when the server named
-// them, the id alone otherwise.
-func endedBy(r *lockbox.AccessRequest) string {
-	if r.EndedBy == "" || r.EndedByName == "" {
-		return string(r.EndedBy)
-	}
-	return r.EndedByName + " (" + string(r.EndedBy) + ")"
 }
 
 // requestTokenCmd obtains a grant token. In human mode it prints the token
