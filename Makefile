@@ -11,6 +11,7 @@ export GOTOOLCHAIN := go1.27.3
 
 # govulncheck and its database, built from the golang.org/x/vulndb module
 # (the proxy serves it; vuln.go.dev need not be reachable).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 VULNDB := $(HOME)/.cache/lockbox/vulndb-$(VULNDB_VERSION)
@@ -26,7 +27,7 @@ build:
 demo: build
 	bin/lockbox demo
 
-# The whole test suite: formatting, vet, and every test with the race
+# The whole test suite: formatting, vet, staticcheck, and every test with the race
 # detector; then the API tests again on PostgreSQL (127.0.0.1:5432, a fresh
 # schema per test; LOCKBOX_TEST_POSTGRES overrides the URL). The store
 # conformance suite runs on both engines in the first pass. Then the JIT
@@ -37,6 +38,7 @@ test: postgres-up browser
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 	LOCKBOX_TEST_ENGINE=postgres $(GO) test -race -count=1 ./httpapi/
 	cd bench/policy && $(GO) vet ./... && $(GO) test -count=1 -run . -bench . -benchtime 1x ./...

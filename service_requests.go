@@ -304,6 +304,13 @@ func (s *Service) ListRequests(ctx context.Context, p *Principal, f RequestFilte
 		if out.Items, out.NextPageToken, err = r.ListRequests(ctx, f); err != nil {
 			return err
 		}
+		if len(out.Items) == 0 && f.TenantID != "" {
+			// An empty list of a tenant that does not exist is a typo,
+			// answered 404 like every other endpoint naming a tenant.
+			if _, err := r.GetTenant(ctx, f.TenantID); err != nil {
+				return err
+			}
+		}
 		return nameRequests(ctx, r, out.Items...)
 	})
 	return out, err

@@ -357,3 +357,33 @@ func TestBadInputChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestWrongMethodAndUnknownTenant: a wrong method on a known path is told
+// 405 with the methods it allows, an unknown path 404; a list filtered by a
+// tenant that does not exist answers 404 like every endpoint naming a
+// tenant, not an empty list.
+func TestWrongMethodAndUnknownTenant(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorld("WrongMethod")
+	r := e.call("DELETE", "/v1/tenants", e.admin, nil)
+	if r.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("DELETE /v1/tenants: %d %s, want 405", r.Status, r.Body)
+	}
+	checkErrorShape(t, r, "method_not_allowed")
+	if allow := r.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") || strings.Contains(allow, "DELETE") {
+		t.Errorf("Allow: %q, want GET and POST", allow)
+	}
+	if r := e.call("PUT", "/v1/requests/req_x/approve", w.approver.token, nil); r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" {
+		t.Errorf("PUT approve: %d, Allow %q, want 405 and POST", r.Status, r.Header.Get("Allow"))
+	}
+	r = e.call("GET", "/v1/no-such-thing", e.admin, nil)
+	checkErrorShape(t, r, lockbox.CodeNotFound)
+
+	r = e.call("GET", "/v1/requests?tenant_id=tnt_unknown", w.opAdmin.token, nil)
+	if r.Status != http.StatusNotFound {
+		t.Fatalf("requests of an unknown tenant: %d %s, want 404", r.Status, r.Body)
+	}
+	checkErrorShape(t, r, lockbox.CodeNotFound)
+	// A known tenant with no requests is an empty list, not 404.
+	e.must(200, "GET", "/v1/requests?tenant_id="+string(w.tenant.ID), w.opAdmin.token, nil, nil)
+}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,10 +106,46 @@ func New(svc *lockbox.Service, o Options) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.mux.Handle("GET /metrics", o.Metrics.Handler())
+	known := knownPaths(s.routes)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := known.Handler(r); pattern != "" {
+			// The path is an endpoint; the method is not one of its own.
+			known.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, lockbox.Errorf(lockbox.CodeNotFound, "no such endpoint: %s %s (see GET /v1/openapi.json)", r.Method, r.URL.Path))
 	})
 	return s
+}
+
+// knownPaths answers 405 Method Not Allowed, with an Allow header, for the
+// path of every route: the catch-all consults it so that a wrong method on
+// a known path is told so rather than "no such endpoint".
+func knownPaths(routes []route) *http.ServeMux {
+	methods := map[string][]string{}
+	var order []string
+	for _, rt := range routes {
+		if _, ok := methods[rt.Path]; !ok {
+			order = append(order, rt.Path)
+		}
+		methods[rt.Path] = append(methods[rt.Path], rt.Method)
+	}
+	mux := http.NewServeMux()
+	for _, path := range order {
+		allow := methods[path]
+		if slices.Contains(allow, http.MethodGet) {
+			allow = append(allow, http.MethodHead)
+		}
+		allowed := strings.Join(allow, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allowed)
+			writeJSON(w, http.StatusMethodNotAllowed, lockbox.ErrorBody{Error: lockbox.ErrorDetail{
+				Code:    "method_not_allowed",
+				Message: fmt.Sprintf("%s is not allowed on %s: use %s (see GET /v1/openapi.json)", r.Method, r.URL.Path, allowed),
+			}})
+		})
+	}
+	return mux
 }
 
 // ServeHTTP implements http.Handler.

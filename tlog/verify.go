@@ -560,6 +560,9 @@ func jsonDiff(event, leaf []byte) string {
 	if !ok1 {
 		return fmt.Sprintf("the event is not valid JSON (%q)", abbreviate(event))
 	}
+	if !ok2 {
+		return fmt.Sprintf("the leaf is not valid JSON (%q)", abbreviate(leaf))
+	}
 	em, ok1 := ev.(map[string]any)
 	lm, ok2 := lv.(map[string]any)
 	if !ok1 || !ok2 {

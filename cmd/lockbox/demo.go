@@ -41,15 +41,6 @@ type demoWorld struct {
 	gatewayToken string
 }
 
-func (w *demoWorld) person(profile string) *demoPerson {
-	for _, p := range w.people {
-		if p.profile == profile {
-			return p
-		}
-	}
-	return nil
-}
-
 func demoCmd() *cobra.Command {
 	var addr, gatewayAddr, dataDir, bootstrap string
 	cmd := &cobra.Command{

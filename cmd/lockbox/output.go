@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -30,13 +31,23 @@ func (c *cli) jsonMode() bool { return c.output == "json" }
 func (c *cli) emit(v any, human func(w io.Writer)) error {
 	switch {
 	case c.output == "id":
-		return writeIDs(c.stdout, v)
+		err := writeIDs(c.stdout, v)
+		if errors.Is(err, errNoID) {
+			// The command did what it was asked; only its answer has no
+			// id to print. Say so, and succeed.
+			fmt.Fprintln(c.stderr, "lockbox: -o id: this answer has no id; nothing printed")
+			return nil
+		}
+		return err
 	case c.jsonMode():
 		return writeJSON(c.stdout, v)
 	}
 	human(c.stdout)
 	return nil
 }
+
+// errNoID is writeIDs' answer for a value without an id.
+var errNoID = errors.New("-o id: this answer has no id")
 
 // writeIDs prints the "id" of an answer, or of each item of a list, one per
 // line: -o id, for scripts (REQ=$(lockbox -o id request create …)).
@@ -52,7 +63,7 @@ func writeIDs(w io.Writer, v any) error {
 		} `json:"items"`
 	}
 	if err := json.Unmarshal(b, &obj); err != nil || (obj.ID == "" && obj.Items == nil) {
-		return fmt.Errorf("-o id: this answer has no id")
+		return errNoID
 	}
 	if obj.ID != "" {
 		_, err = fmt.Fprintln(w, obj.ID)

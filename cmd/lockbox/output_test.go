@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -206,5 +207,27 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestIDOutputOfAnAnswerWithoutID: -o id on a command whose answer has no
+// id (lockbox set prints settings) succeeds, prints nothing on stdout, and
+// says why on stderr; a list prints one id a line.
+func TestIDOutputOfAnAnswerWithoutID(t *testing.T) {
+	var out, errOut strings.Builder
+	c := newCLI(&out, &errOut, func(string) string { return "" })
+	c.output = "id"
+	if err := c.emit(lockbox.LockboxSettings{Enabled: true, ApprovalsRequired: 2}, func(io.Writer) {}); err != nil {
+		t.Fatalf("-o id on settings failed: %v", err)
+	}
+	if out.String() != "" || !strings.Contains(errOut.String(), "has no id") {
+		t.Fatalf("stdout %q, stderr %q: want nothing and a note", out.String(), errOut.String())
+	}
+	out.Reset()
+	if err := c.emit(map[string]any{"items": []map[string]string{{"id": "a"}, {"id": "b"}}}, func(io.Writer) {}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "a\nb\n" {
+		t.Fatalf("-o id of a list printed %q", out.String())
 	}
 }
