@@ -2,7 +2,7 @@ package lockbox
 
 import "time"
 
-// The bodies of the HTTP API (DESIGN §4). They live in the domain package so
+// The bodies of the HTTP API (docs/design.md §4). They live in the domain package so
 // the server, the Go client and the CLI share one definition of the wire
 // format. Fields are snake_case; durations are Go duration strings.
 

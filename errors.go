@@ -9,7 +9,7 @@ import (
 // maps to exactly one HTTP status in httpapi, so the mapping lives in one place.
 type ErrorCode string
 
-// The error codes of the API contract (DESIGN §4).
+// The error codes of the API contract (docs/design.md §4).
 const (
 	CodeBadRequest      ErrorCode = "bad_request"     // 400: malformed input
 	CodeUnauthenticated ErrorCode = "unauthenticated" // 401

@@ -7,7 +7,7 @@ import (
 	"github.com/lockbox-dev/lockbox"
 )
 
-// The API contract's pairs of error code and HTTP status (DESIGN §4).
+// The API contract's pairs of error code and HTTP status (docs/design.md §4).
 func TestErrorCodesAndStatuses(t *testing.T) {
 	want := map[lockbox.ErrorCode]int{
 		"bad_request": 400, "unauthenticated": 401, "forbidden": 403, "not_found": 404,

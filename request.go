@@ -6,7 +6,7 @@ import (
 )
 
 // RequestStatus is the state of an access request. The transitions below are
-// the whole state machine (DESIGN §2); nothing else moves a request.
+// the whole state machine (docs/design.md §2); nothing else moves a request.
 type RequestStatus string
 
 // Request statuses.

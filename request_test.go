@@ -8,7 +8,7 @@ import (
 	"github.com/lockbox-dev/lockbox"
 )
 
-// The status machine of DESIGN §2, written out independently of request.go:
+// The status machine of docs/design.md §2, written out independently of request.go:
 // every pair not listed here must be refused.
 var wantTransitions = map[lockbox.RequestStatus][]lockbox.RequestStatus{
 	"pending_internal": {"pending_customer", "approved", "denied", "expired", "canceled"},

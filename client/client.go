@@ -1,4 +1,4 @@
-// Package client is a typed Go client for the lockbox HTTP API (DESIGN §4).
+// Package client is a typed Go client for the lockbox HTTP API (docs/design.md §4).
 //
 // Every method takes the request bodies of the root package (lockbox.LoginInput,
 // lockbox.CreateRequestInput, …) and returns its domain types, so the server,

@@ -139,7 +139,7 @@ const (
 	settingsJSON = `{"enabled":false,"approvals_required":2,"pending_ttl":"1h0m0s","max_access_duration":"4h0m0s","notification_emails":["sec@acme.test"],"webhooks":[{"url":"https://hooks.acme.test/x"}]}`
 )
 
-// TestEndpoints checks that every method sends the request DESIGN §4 asks
+// TestEndpoints checks that every method sends the request docs/design.md §4 asks
 // for and decodes the answer.
 func TestEndpoints(t *testing.T) {
 	ctx := context.Background()

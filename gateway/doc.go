@@ -1,4 +1,4 @@
-// Package gateway is lockbox's enforcement point (DESIGN §5): the reverse
+// Package gateway is lockbox's enforcement point (docs/design.md §5): the reverse
 // proxy of `lockbox gateway` and the Go middleware a service can embed
 // instead. Both run the same code (Middleware); the proxy is that middleware
 // in front of an httputil.ReverseProxy.

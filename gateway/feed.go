@@ -69,7 +69,7 @@ type FeedConfig struct {
 	// MaxStaleness, if positive, makes Ready fail when the feed has not
 	// been heard from (items, heartbeats, polls) for that long, so a gateway
 	// cut off from the server refuses instead of trusting a stale set. Zero
-	// relies on token expiry alone (DESIGN invariant 7).
+	// relies on token expiry alone (invariant 7).
 	MaxStaleness time.Duration
 	// PollInterval is used when the server has no stream endpoint (0: 2 s).
 	PollInterval time.Duration

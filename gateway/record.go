@@ -57,7 +57,7 @@ const (
 // AccessRecord is one recorded access: the decision, taken and made durable
 // before any byte reaches the protected service, and — for allowed accesses
 // — a completion record with the response status and size. The lead's server
-// turns each into an event in the tenant's log (DESIGN §6).
+// turns each into an event in the tenant's log (docs/design.md §6).
 //
 // JSON (the wire format of POST /v1/access-events):
 //

@@ -58,7 +58,7 @@ type RecorderConfig struct {
 	// becomes durable: each batch is appended and fsynced locally (one
 	// write and one fsync for all the accesses waiting), the access
 	// proceeds, and the drainer ships the spool to the server in order.
-	// DESIGN §5 allows both; the local spool saves the server round trip
+	// docs/design.md §5 allows both; the local spool saves the server round trip
 	// and commit on the path of every access, at the cost of the tenant's
 	// log trailing the accesses by the shipping delay. If the spool cannot
 	// be written, records go to the server directly; if that fails too, the

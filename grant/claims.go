@@ -18,7 +18,7 @@ import (
 const Audience = "lockbox-gateway"
 
 // DefaultTTL is the lifetime of a grant token unless the issuer is told
-// otherwise (DESIGN §5). Short, because a token the enforcement point has not
+// otherwise (docs/design.md §5). Short, because a token the enforcement point has not
 // heard is revoked is still honoured until it expires (invariant 7).
 const DefaultTTL = 15 * time.Minute
 
@@ -28,7 +28,7 @@ const DefaultTTL = 15 * time.Minute
 // this.
 const DefaultMaxTTL = time.Hour
 
-// Claims are the claims of a grant token (DESIGN §5). The JSON names are the
+// Claims are the claims of a grant token (docs/design.md §5). The JSON names are the
 // wire format; see the package documentation for an example.
 type Claims struct {
 	Issuer      string              `json:"iss"`

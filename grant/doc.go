@@ -1,4 +1,4 @@
-// Package grant issues and verifies lockbox grant tokens (DESIGN §5): the
+// Package grant issues and verifies lockbox grant tokens (docs/design.md §5): the
 // short-lived, Ed25519-signed JWTs that let an engineer use approved access
 // through an enforcement point, the signing keys that rotate under them, and
 // the JWK Set that publishes their public halves.

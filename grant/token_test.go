@@ -110,7 +110,7 @@ func TestIssueClaims(t *testing.T) {
 		t.Errorf("jti = %v", c["jti"])
 	}
 	if len(c) != len(want)+1 {
-		t.Errorf("token has claims %v; want exactly the DESIGN §5 set", c)
+		t.Errorf("token has claims %v; want exactly the docs/design.md §5 set", c)
 	}
 	if !exp.Equal(time.Unix(now.Add(15*time.Minute).Unix(), 0)) {
 		t.Errorf("expiry = %v", exp)
@@ -195,7 +195,7 @@ func TestIssueRefused(t *testing.T) {
 }
 
 // TestIndependentLibrary verifies tokens with go-jose against the JWKS JSON,
-// as any third party following DESIGN §5 would.
+// as any third party following docs/design.md §5 would.
 func TestIndependentLibrary(t *testing.T) {
 	ring := newRing(t, t0)
 	if err := ring.Rotate(t0.Add(time.Minute)); err != nil { // a retired key in the set too

@@ -203,7 +203,7 @@ func parseAuthzTable(t *testing.T, text string) map[string]map[string]string {
 //
 //   - Operators (op_admin) cannot create, change or delete customer users,
 //     nor mint API tokens for them, nor change lockbox settings, nor
-//     review: invariant 10 and DESIGN §1.
+//     review: invariant 10 and docs/design.md §1.
 //   - A customer's objects in another tenant answer 404, never 403: their
 //     existence is not disclosed.
 //   - Only the requester (engineer) cancels, completes or takes a token;

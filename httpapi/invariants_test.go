@@ -12,7 +12,7 @@ import (
 	"github.com/lockbox-dev/lockbox"
 )
 
-// Tests that try to break the invariants of DESIGN §3 through the API.
+// Tests that try to break the invariants of docs/design.md §3 through the API.
 
 // pendingCustomer files a request and has it approved internally.
 func (e *env) pendingCustomer(w *world) *lockbox.AccessRequest {

@@ -33,7 +33,7 @@ type openAPIDoc struct {
 	} `json:"components"`
 }
 
-// The API table of DESIGN §4 (without the rows of the enforcement issue):
+// The API table of docs/design.md §4 (without the rows of the enforcement issue):
 // each row must be in the document.
 var designRoutes = []string{
 	"POST /v1/auth/login", "POST /v1/me/totp", "POST /v1/me/totp/verify", "GET /v1/me",
@@ -67,7 +67,7 @@ func TestOpenAPIMatchesTheHandlers(t *testing.T) {
 	}
 	for _, rt := range designRoutes {
 		if !documented[rt] {
-			t.Errorf("%s is in DESIGN §4 but not in the OpenAPI document", rt)
+			t.Errorf("%s is in docs/design.md §4 but not in the OpenAPI document", rt)
 		}
 	}
 	// Every documented operation is served: without a token it answers 401

@@ -64,7 +64,7 @@ func op[In, Out any](method, path string, status int, summary, who string, fn fu
 
 // logOp is a transparency-log endpoint: the API authenticates the caller
 // and checks it may read the tenant's log (path wildcard "id"; none for the
-// key), then h answers with the shapes of DESIGN §6.
+// key), then h answers with the shapes of docs/design.md §6.
 func logOp(path, summary string, out reflect.Type, h http.Handler, query ...param) route {
 	return route{Method: "GET", Path: path, Summary: summary, Who: "operators; the tenant's admins and approvers",
 		Status: 200, Out: out, Query: query, raw: h}

@@ -1,4 +1,4 @@
-// Package httpapi serves lockbox's REST API (DESIGN §4): the handlers, the
+// Package httpapi serves lockbox's REST API (docs/design.md §4): the handlers, the
 // error mapping, authentication, rate limits, metrics and the OpenAPI
 // document, which is generated from the same route table the mux serves.
 package httpapi

@@ -11,7 +11,7 @@ import (
 	"github.com/lockbox-dev/lockbox"
 )
 
-// The status machine of DESIGN §2, tried through the API: every action
+// The status machine of docs/design.md §2, tried through the API: every action
 // from every status, by the right and by the wrong person.
 
 // approveInternal approves r as the world's support lead.
@@ -179,7 +179,7 @@ func moves(to lockbox.RequestStatus, events ...string) outcome {
 	return outcome{code: 200, to: to, events: events}
 }
 
-// expectations is the status machine of DESIGN §2 written out: for each
+// expectations is the status machine of docs/design.md §2 written out: for each
 // starting status, what each action does.
 func expectations(from lockbox.RequestStatus) map[string]outcome {
 	// The wrong people are refused whatever the status.

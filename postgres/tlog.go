@@ -12,7 +12,7 @@ import (
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
-// The Store keeps the tenant Merkle logs (DESIGN §6): the leaves are the
+// The Store keeps the tenant Merkle logs (docs/design.md §6): the leaves are the
 // events' leaf column, the tree is in tree_nodes and tree_heads (migration
 // 00002). Any number of replicas may run the sequencer: StoreTree moves a
 // head by compare-and-set, and tree_heads is a table of its own, so

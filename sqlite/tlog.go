@@ -13,7 +13,7 @@ import (
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
-// The Store keeps the tenant Merkle logs (DESIGN §6): the leaves are the
+// The Store keeps the tenant Merkle logs (docs/design.md §6): the leaves are the
 // events' leaf column, the tree is in tree_nodes and tree_heads (migration
 // 00002). Reads run on the reader pool; StoreTree runs on the writer, whose
 // transactions are serial, so its compare-and-set never races.

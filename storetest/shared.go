@@ -13,7 +13,7 @@ import (
 )
 
 // Shared runs the conformance tests of engines that several processes share
-// (PostgreSQL, not SQLite): what DESIGN §7 promises replicas of `lockbox
+// (PostgreSQL, not SQLite): what docs/design.md §7 promises replicas of `lockbox
 // serve`. open returns two Stores on the same empty, migrated database, as
 // two replicas would hold them, and closes them when the test ends. A test
 // may close one of them itself first, to stand for a replica that dies, so

@@ -1,6 +1,6 @@
 // Package tlog keeps the tenant logs of lockbox as RFC 6962 Merkle trees,
 // proves their contents, signs their checkpoints and verifies them from the
-// client side (DESIGN §6), so a tenant's security people can check with
+// client side (docs/design.md §6), so a tenant's security people can check with
 // standard tools that the operator neither rewrote nor hid anything.
 //
 // # The tree
@@ -43,7 +43,7 @@
 //
 // # HTTP API
 //
-// The server answers, for each tenant log (the authorization of DESIGN §4
+// The server answers, for each tenant log (the authorization of docs/design.md §4
 // applies; Handler serves all five from a Storage):
 //
 // GET /v1/log/key → 200, application/json:

@@ -18,7 +18,7 @@ import (
 // stays at a few megabytes.
 const DefaultMaxEntries = 10000
 
-// Handler serves the log endpoints of DESIGN §4 from a Storage, with the
+// Handler serves the log endpoints of docs/design.md §4 from a Storage, with the
 // exact shapes the package documentation gives:
 //
 //	GET /v1/log/key
@@ -229,7 +229,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// errorResponse is the API's error shape (DESIGN §4).
+// errorResponse is the API's error shape (docs/design.md §4).
 type errorResponse struct {
 	Error struct {
 		Code    string `json:"code"`

@@ -16,7 +16,7 @@ import (
 // HashSize is the size of every hash of the log: SHA-256.
 const HashSize = 32
 
-// hasher is the RFC 6962 hasher of DESIGN §6: leaf = SHA-256(0x00 || leaf),
+// hasher is the RFC 6962 hasher of docs/design.md §6: leaf = SHA-256(0x00 || leaf),
 // node = SHA-256(0x01 || left || right).
 var hasher merkle.LogHasher = fastHasher{}
 
