@@ -43,6 +43,7 @@ type demoWorld struct {
 
 func demoCmd() *cobra.Command {
 	var addr, gatewayAddr, dataDir, bootstrap string
+	var keep bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a server with a seeded tenant, people, ticket and a gateway, and print a walk-through",
@@ -61,6 +62,15 @@ workflow. Stop it with Ctrl-C.`,
 					return err
 				}
 				dataDir = d
+				// A directory the demo made is the demo's: gone when it
+				// stops, also after a failed start, unless asked to keep.
+				if !keep {
+					defer func() {
+						if err := os.RemoveAll(d); err != nil {
+							fmt.Fprintf(cmd.ErrOrStderr(), "lockbox demo: removing %s: %v\n", d, err)
+						}
+					}()
+				}
 			}
 			// The server's log goes to a file beside the database, out of
 			// the walk-through's way.
@@ -131,7 +141,8 @@ workflow. Stop it with Ctrl-C.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "127.0.0.1:8081", "listen address of the gateway in front of the demo mailboxes")
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "database directory (default: a new temporary directory)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "database directory (default: a new temporary directory, removed when the demo stops)")
+	cmd.Flags().BoolVar(&keep, "keep-data", false, "keep the temporary data directory (database, secret key, server log, mail) when the demo stops")
 	cmd.AddCommand(demoMailCmd())
 	cmd.Flags().StringVar(&bootstrap, "bootstrap-token", "", "API token of the demo's operator admin, for scripts such as lockbox soak (env LOCKBOX_BOOTSTRAP_TOKEN; default a random one, not printed)")
 	return cmd
@@ -240,6 +251,17 @@ func seedDemo(ctx context.Context, svc *lockbox.Service, token string) (*demoWor
 	return w, nil
 }
 
+// cliSetup is the line that makes "lockbox" the demo's command in another
+// shell. Under go run the executable is a temporary build, so it prints the
+// build command (on the toolchain the project needs) instead of an alias of
+// "lockbox" to itself, which would break every later command.
+func cliSetup(exe string) string {
+	if exe == "lockbox" {
+		return "GOTOOLCHAIN=go1.27.3 go build -o bin/lockbox ./cmd/lockbox && alias lockbox=$PWD/bin/lockbox   # in the lockbox checkout"
+	}
+	return "alias lockbox=" + shellQuote(exe)
+}
+
 // printDemo prints the addresses, the people and the walk-through. ready
 // tells whether the gateway has synced its revocation feed.
 func printDemo(out io.Writer, url, dataDir string, w *demoWorld, stack *demoStack, ready bool) {
@@ -264,7 +286,7 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld, stack *demoStac
 	tw.Flush()
 	fmt.Fprintf(out, "\nTenant %s (%s), open ticket %s: %q\n", w.tenant.ID, w.tenant.Name, w.ticket.ID, w.ticket.Title)
 	fmt.Fprintf(out, "\nWalk the workflow in another terminal:\n\n")
-	fmt.Fprintf(out, "  alias lockbox=%s\n  export LOCKBOX_SERVER=%s LOCKBOX_CONFIG=%s\n", exe, url, filepath.Join(dataDir, "credentials.json"))
+	fmt.Fprintf(out, "  %s\n  export LOCKBOX_SERVER=%s LOCKBOX_CONFIG=%s\n", cliSetup(exe), url, filepath.Join(dataDir, "credentials.json"))
 	for _, p := range w.people {
 		fmt.Fprintf(out, "  lockbox --profile %-5s login --email %s --password %s --otp $(lockbox totp code %s)\n", p.profile, p.user.Email, demoPassword, p.secret)
 	}

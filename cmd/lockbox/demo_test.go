@@ -83,7 +83,7 @@ func TestDemoWalkThrough(t *testing.T) {
 				h.env[k] = v
 			}
 			continue
-		case strings.HasPrefix(line, "alias "), line == "", strings.HasPrefix(line, "#"), strings.HasPrefix(line, "Stop"):
+		case strings.HasPrefix(line, "alias "), strings.HasPrefix(line, "GOTOOLCHAIN=go1.27.3 go build "), line == "", strings.HasPrefix(line, "#"), strings.HasPrefix(line, "Stop"):
 			continue
 		}
 		assign := ""
@@ -325,6 +325,44 @@ func TestDemoMailboxes(t *testing.T) {
 		"/tenants/tnt_demo/mailboxes/alice/messages/msg_9", "/"} {
 		if code, body := get(p); code != 404 || !strings.Contains(body, "not_found") {
 			t.Errorf("%s: %d %s", p, code, body)
+		}
+	}
+}
+
+// TestDemoCLISetupLine: the line the demo prints to make "lockbox" a
+// command never aliases lockbox to itself (under go run), and quotes a path
+// with spaces.
+func TestDemoCLISetupLine(t *testing.T) {
+	if got := cliSetup("lockbox"); strings.Contains(got, "alias lockbox=lockbox") || !strings.Contains(got, "go build -o bin/lockbox ./cmd/lockbox") {
+		t.Errorf("under go run: %q", got)
+	}
+	if got := cliSetup("/opt/my tools/lockbox"); got != "alias lockbox='/opt/my tools/lockbox'" {
+		t.Errorf("installed binary: %q", got)
+	}
+}
+
+// TestDemoRemovesItsTemporaryDirectory: without --data-dir the demo makes
+// a directory of its own and removes it when it stops (also when it fails
+// to start); --keep-data keeps it.
+func TestDemoRemovesItsTemporaryDirectory(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		args := []string{"demo", "--addr", "256.0.0.1:0"} // fails to start
+		if keep {
+			args = append(args, "--keep-data")
+		}
+		var out, errOut lockedBuffer
+		c := newCLI(&out, &errOut, func(string) string { return "" })
+		if code := c.run(context.Background(), args); code == 0 {
+			t.Fatalf("a demo on a bad address exited 0")
+		}
+		left, _ := filepath.Glob(filepath.Join(tmp, "lockbox-demo-*"))
+		if keep && len(left) != 1 {
+			t.Errorf("--keep-data: %d directories left, want 1", len(left))
+		}
+		if !keep && len(left) != 0 {
+			t.Errorf("the demo left %v behind", left)
 		}
 	}
 }
