@@ -1,7 +1,9 @@
 package lockbox
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -125,10 +127,32 @@ type AccessRequest struct {
 	// RequesterName (never stored), so a customer sees who revoked.
 	EndedByName string `json:"ended_by_name,omitempty"`
 	EndComment  string `json:"end_comment,omitempty"`
+	// CustomerApprovals is how far a pending_customer request is from
+	// approval, filled on read (never stored): "1 of 2", and by whom.
+	CustomerApprovals *ApprovalProgress `json:"customer_approvals,omitempty"`
 
 	// Version increases with every stored change; stores update a request
 	// only if the version they read is still current (compare-and-set).
 	Version int64 `json:"-"`
+}
+
+// ApprovalProgress counts the customer approvals of a pending request that
+// count now (roles and MFA as at decision time) against the tenant's
+// approvals_required.
+type ApprovalProgress struct {
+	Required int `json:"required"`
+	Counted  int `json:"counted"`
+	// By names the approvers whose approvals count, in review order.
+	By []string `json:"by"`
+}
+
+// String reads "1 of 2 customer approvals (Bob)".
+func (p *ApprovalProgress) String() string {
+	s := fmt.Sprintf("%d of %d customer approvals", p.Counted, p.Required)
+	if len(p.By) > 0 {
+		s += " (" + strings.Join(p.By, ", ") + ")"
+	}
+	return s
 }
 
 // transition moves the request to status to, or fails with ErrConflict.

@@ -15,6 +15,7 @@ import (
 // a user that cannot be found leaves the fields empty.
 func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 	users := map[UserID]*User{}
+	tenants := map[TenantID]*Tenant{}
 	get := func(id UserID) (*User, error) {
 		if u, ok := users[id]; ok {
 			return u, nil
@@ -49,6 +50,7 @@ func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 				r.EndedByName = u.DisplayName
 			}
 		}
+		rc := ReviewContext{Reviewers: map[UserID]*User{}}
 		for i := range r.Reviews {
 			rv := &r.Reviews[i]
 			u, err := get(rv.ReviewerID)
@@ -57,7 +59,23 @@ func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 			}
 			if u != nil {
 				rv.ReviewerName = u.DisplayName
+				rc.Reviewers[u.ID] = u
 			}
+		}
+		if r.Status == StatusPendingCustomer {
+			t, ok := tenants[r.TenantID]
+			if !ok {
+				if t, err = rd.GetTenant(ctx, r.TenantID); err != nil {
+					return err
+				}
+				tenants[r.TenantID] = t
+			}
+			p := &ApprovalProgress{Required: t.Lockbox.ApprovalsRequired, By: []string{}}
+			for _, u := range r.approvers(StageCustomer, rc) {
+				p.Counted++
+				p.By = append(p.By, u.DisplayName)
+			}
+			r.CustomerApprovals = p
 		}
 	}
 	return nil

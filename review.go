@@ -97,7 +97,8 @@ func (r *AccessRequest) ApplyReview(p *Principal, in ReviewInput, rc ReviewConte
 	}
 	for _, rv := range r.Reviews {
 		if rv.ReviewerID == u.ID {
-			return ReviewOutcome{}, Errorf(CodeConflict, "you already reviewed request %s (%s at %s)", r.ID, rv.Decision, rv.CreatedAt.Format(time.RFC3339))
+			return ReviewOutcome{}, Errorf(CodeConflict, "you already reviewed request %s at its %s stage (%s at %s): one person counts once, whatever the stage",
+				r.ID, rv.Stage, rv.Decision, rv.CreatedAt.Format(time.RFC3339))
 		}
 	}
 	if in.Duration != 0 {

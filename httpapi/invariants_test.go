@@ -64,9 +64,18 @@ func TestInvariant2CustomerApprovals(t *testing.T) {
 			t.Fatalf("settings: %+v", s)
 		}
 		r := e.pendingCustomer(w)
+		got0 := r
 		e.must(200, "POST", reqPath(r.ID, "approve"), w.approver.token, lockbox.ApproveInput{Reason: "one"}, r)
 		if r.Status != lockbox.StatusPendingCustomer {
 			t.Fatalf("after one of two approvals: %s", r.Status)
+		}
+		// Everyone reading it sees how far it is, and who approved.
+		for _, tok := range []string{w.approver.token, w.engineer.token} {
+			got := &lockbox.AccessRequest{}
+			e.must(200, "GET", reqPath(r.ID), tok, nil, got)
+			if p := got.CustomerApprovals; p == nil || p.Counted != 1 || p.Required != 2 || len(p.By) != 1 || p.By[0] != w.approver.DisplayName {
+				t.Fatalf("progress after one of two approvals: %+v", p)
+			}
 		}
 		// The same person again does not count twice.
 		res := e.call("POST", reqPath(r.ID, "approve"), e.loginMFA(w.approver), lockbox.ApproveInput{Reason: "again"})
@@ -76,9 +85,10 @@ func TestInvariant2CustomerApprovals(t *testing.T) {
 		if got := e.getRequest(w, r.ID); got.Status != lockbox.StatusPendingCustomer || reviewsBy(got, w.approver.ID) != 1 {
 			t.Fatalf("after a repeated approval: %s with %d reviews by the approver", got.Status, reviewsBy(got, w.approver.ID))
 		}
-		e.must(200, "POST", reqPath(r.ID, "approve"), w.customerAdmin.token, lockbox.ApproveInput{Reason: "two"}, r)
-		if r.Status != lockbox.StatusApproved {
-			t.Fatalf("after two distinct approvals: %s", r.Status)
+		r = &lockbox.AccessRequest{}
+		e.must(200, "POST", reqPath(got0.ID, "approve"), w.customerAdmin.token, lockbox.ApproveInput{Reason: "two"}, r)
+		if r.Status != lockbox.StatusApproved || r.CustomerApprovals != nil {
+			t.Fatalf("after two distinct approvals: %s, progress %+v", r.Status, r.CustomerApprovals)
 		}
 		got := requestEvents(e.events(w.tenant.ID), r.ID)
 		want := []string{"request.created", "request.reviewed", "request.pending_customer", "request.reviewed", "request.reviewed", "request.approved"}

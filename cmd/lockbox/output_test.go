@@ -231,3 +231,25 @@ func TestIDOutputOfAnAnswerWithoutID(t *testing.T) {
 		t.Fatalf("-o id of a list printed %q", out.String())
 	}
 }
+
+// TestRequestStatusShowsApprovalProgress: a request awaiting the customer
+// says how many approvals it has of how many, and whose.
+func TestRequestStatusShowsApprovalProgress(t *testing.T) {
+	r := &lockbox.AccessRequest{Status: lockbox.StatusPendingCustomer,
+		CustomerApprovals: &lockbox.ApprovalProgress{Required: 2, Counted: 1, By: []string{"Bob"}}}
+	if got := requestStatus(r, true); got != "pending_customer (1/2)" {
+		t.Errorf("table: %q", got)
+	}
+	if got := requestStatus(r, false); got != "pending_customer: 1 of 2 customer approvals (Bob)" {
+		t.Errorf("show: %q", got)
+	}
+	var b strings.Builder
+	showRequest(&b, r)
+	if !strings.Contains(b.String(), "1 of 2 customer approvals (Bob)") {
+		t.Errorf("request show does not say the progress:\n%s", b.String())
+	}
+	r = &lockbox.AccessRequest{Status: lockbox.StatusApproved}
+	if got := requestStatus(r, true); got != "approved" {
+		t.Errorf("approved: %q", got)
+	}
+}

@@ -108,7 +108,7 @@ pending request and the end of the access window of an approved one.`,
 // requestColumns are what a person scans in a list of requests.
 var requestColumns = []column[*lockbox.AccessRequest]{
 	col("ID", func(r *lockbox.AccessRequest) any { return r.ID }),
-	col("STATUS", func(r *lockbox.AccessRequest) any { return r.Status }),
+	col("STATUS", func(r *lockbox.AccessRequest) any { return requestStatus(r, true) }),
 	col("TENANT", func(r *lockbox.AccessRequest) any { return r.TenantID }),
 	col("TICKET", func(r *lockbox.AccessRequest) any { return r.TicketID }),
 	col("LEVEL", func(r *lockbox.AccessRequest) any { return r.AccessLevel }),
@@ -239,12 +239,26 @@ func person(name, email string, id lockbox.UserID, withID bool) string {
 	return name
 }
 
+// requestStatus is a request's status with, while it awaits the customer,
+// how many of the approvals it needs it has: "pending_customer (1/2)" in a
+// table, "pending_customer: 1 of 2 customer approvals (Bob)" on its own.
+func requestStatus(r *lockbox.AccessRequest, short bool) string {
+	p := r.CustomerApprovals
+	switch {
+	case p == nil:
+		return string(r.Status)
+	case short:
+		return fmt.Sprintf("%s (%d/%d)", r.Status, p.Counted, p.Required)
+	}
+	return fmt.Sprintf("%s: %s", r.Status, p)
+}
+
 // showRequest prints every field of a request, its policy decision, its
 // reviews and its access window.
 func showRequest(w io.Writer, r *lockbox.AccessRequest) {
 	newFields(w).
 		add("ID", r.ID).
-		add("Status", r.Status).
+		add("Status", requestStatus(r, false)).
 		add("Tenant", r.TenantID).
 		add("Ticket", r.TicketID).
 		add("Requester", person(r.RequesterName, r.RequesterEmail, r.RequesterID, true)).
