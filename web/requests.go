@@ -15,6 +15,10 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Redirect(w, r, "/requests", http.StatusSeeOther)
 	case s.Customer():
 		http.Redirect(w, r, "/tickets", http.StatusSeeOther)
+	case s.Operator() && len(s.U().Groups) > 0:
+		// Group members (support leads, …) are who policies name as
+		// internal approvers: their work is the approvals queue.
+		http.Redirect(w, r, "/approvals", http.StatusSeeOther)
 	case s.Engineer():
 		http.Redirect(w, r, "/tickets", http.StatusSeeOther)
 	default:

@@ -987,3 +987,23 @@ func TestTokenPageShowsTheGateway(t *testing.T) {
 		}
 	}
 }
+
+// TestEachPersonLandsWhereTheirWorkIs: after sign-in a support lead lands
+// on the internal approvals, an engineer on the ticket queue, an approver
+// on the access requests; operators are not told "your data" in the
+// footer, customers are.
+func TestEachPersonLandsWhereTheirWorkIs(t *testing.T) {
+	e := newEnv(t)
+	for who, want := range map[string]string{"lee": "/approvals", "eve": "/tickets", "bob": "/requests", "mia": "/tickets"} {
+		b := e.browser()
+		b.signIn(who)
+		pg := b.get("/")
+		if pg.URL.Path != want {
+			t.Errorf("%s lands on %s, want %s", who, pg.URL.Path, want)
+		}
+		customer := who == "bob" || who == "mia"
+		if got := strings.Contains(pg.Body, "access to your data needs your approval"); got != customer {
+			t.Errorf("%s: footer speaks of \"your data\": %v, want %v", who, got, customer)
+		}
+	}
+}
