@@ -271,6 +271,11 @@ func printDemo(out io.Writer, url, dataDir string, w *demoWorld, stack *demoStac
 			exe = abs
 		}
 	}
+	printDemoAs(out, exe, url, dataDir, w, stack, ready)
+}
+
+// printDemoAs is printDemo for the lockbox executable exe.
+func printDemoAs(out io.Writer, exe, url, dataDir string, w *demoWorld, stack *demoStack, ready bool) {
 	fmt.Fprintf(out, "\nlockbox demo: API at %s, database and server log (server.log) in %s\n", url, dataDir)
 	fmt.Fprintf(out, "Gateway at %s in front of the mailbox service at %s (routes in %s)\n", stack.gatewayURL, stack.mailboxURL, stack.routesFile)
 	fmt.Fprintf(out, "Web portal at %s/ (sign in as anyone below; its grant-token page shows curl against the gateway)\n", url)
