@@ -58,8 +58,9 @@ func (s *Service) CreateTicket(ctx context.Context, p *Principal, in CreateTicke
 	return t, nil
 }
 
-// GetTicket reads a ticket with its comments and its history: every event
-// of the tenant's log that concerns it, access requests included.
+// GetTicket reads a ticket with its comments and its history: the events of
+// the tenant's log that concern it, access requests included, as far as p
+// may see them (EventVisible: a member sees the ticket's own events only).
 func (s *Service) GetTicket(ctx context.Context, p *Principal, id TicketID) (*Ticket, error) {
 	var t *Ticket
 	err := s.view(ctx, func(r Reader) error {
@@ -79,6 +80,7 @@ func (s *Service) GetTicket(ctx context.Context, p *Principal, id TicketID) (*Ti
 	if err != nil {
 		return nil, err
 	}
+	t.History = visibleEvents(p, t.History)
 	return t, nil
 }
 
@@ -216,7 +218,12 @@ func (s *Service) ListEvents(ctx context.Context, p *Principal, f EventFilter) (
 		out, err = r.ListEvents(ctx, f)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// AuthorizeLogRead let only readers of the whole log this far; the rule
+	// is applied all the same, so no list of events escapes it.
+	return visibleEvents(p, out), nil
 }
 
 // AuthorizeLogRead checks that p may read tenant t's log (its events, and
@@ -233,7 +240,7 @@ func (s *Service) AuthorizeLogRead(ctx context.Context, p *Principal, t TenantID
 		}
 		return Errorf(CodeForbidden, "only operators and tenants' admins and approvers read logs")
 	case t == SystemLog:
-		if u.IsOperator() {
+		if audienceOf(p, t) == seesAll {
 			return nil
 		}
 		return Errorf(CodeNotFound, "tenant %s not found", t)
@@ -241,7 +248,9 @@ func (s *Service) AuthorizeLogRead(ctx context.Context, p *Principal, t TenantID
 	if err := tenantVisible(p, t); err != nil {
 		return err
 	}
-	if !u.IsOperator() && !u.IsApproverOf(t) {
+	// The entries, checkpoints and proofs show every event: only those who
+	// may see all of them (EventVisible) read them.
+	if audienceOf(p, t) != seesAll {
 		return Errorf(CodeForbidden, "only the tenant's admins and approvers, and operators, read its log")
 	}
 	return s.view(ctx, func(r Reader) error {
