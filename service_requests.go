@@ -77,6 +77,9 @@ func (s *Service) CreateRequest(ctx context.Context, p *Principal, in CreateRequ
 		if tk.Status != TicketOpen {
 			return Errorf(CodeConflict, "ticket %s is resolved: access is only requested for open tickets", tk.ID)
 		}
+		if err := fillTicketFacts(ctx, tx, tk); err != nil {
+			return err
+		}
 		tn, err := tx.GetTenant(ctx, tk.TenantID)
 		if err != nil {
 			return err

@@ -33,6 +33,7 @@ func (s *Service) CreateTicket(ctx context.Context, p *Principal, in CreateTicke
 		ID: TicketID(NewID("tkt")), TenantID: in.TenantID, Title: strings.TrimSpace(in.Title),
 		Description: in.Description, Severity: in.Severity, Status: TicketOpen, CreatedBy: p.ID(),
 		AssigneeID: in.AssigneeID, CreatedAt: now, UpdatedAt: now,
+		OpenedBy: p.User.Kind, SeveritySetBy: p.User.Kind, SeveritySetByUser: p.ID(),
 	}
 	err := s.update(ctx, func(tx *txn) error {
 		if _, err := tx.GetTenant(ctx, in.TenantID); err != nil {
@@ -48,7 +49,8 @@ func (s *Service) CreateTicket(ctx context.Context, p *Principal, in CreateTicke
 			return err
 		}
 		e := NewEvent(t.TenantID, EventTicketCreated, p.ID(), now,
-			map[string]any{"title": t.Title, "severity": t.Severity, "assignee_id": t.AssigneeID})
+			map[string]any{"title": t.Title, "severity": t.Severity, "assignee_id": t.AssigneeID,
+				"opened_by": t.OpenedBy, "severity_set_by": t.SeveritySetBy})
 		e.TicketID = t.ID
 		return tx.emit(e)
 	})
@@ -70,6 +72,9 @@ func (s *Service) GetTicket(ctx context.Context, p *Principal, id TicketID) (*Ti
 		}
 		if err := ticketAccess(p, t.TenantID); err != nil {
 			return Errorf(CodeNotFound, "ticket %s not found", id)
+		}
+		if err := fillTicketFacts(ctx, r, t); err != nil {
+			return err
 		}
 		if t.Comments, err = r.ListComments(ctx, id); err != nil {
 			return err
@@ -104,8 +109,10 @@ func (s *Service) ListTickets(ctx context.Context, p *Principal, f TicketFilter)
 	var out List[*Ticket]
 	err := s.view(ctx, func(r Reader) error {
 		var err error
-		out.Items, out.NextPageToken, err = r.ListTickets(ctx, f)
-		return err
+		if out.Items, out.NextPageToken, err = r.ListTickets(ctx, f); err != nil {
+			return err
+		}
+		return fillTicketFacts(ctx, r, out.Items...)
 	})
 	return out, err
 }
@@ -149,7 +156,7 @@ func (s *Service) workTicket(ctx context.Context, tx *txn, p *Principal, id Tick
 	if t.Status != TicketOpen {
 		return nil, Errorf(CodeConflict, "ticket %s is resolved", id)
 	}
-	return t, nil
+	return t, fillTicketFacts(ctx, tx, t)
 }
 
 // ResolveTicket resolves a ticket. In the same transaction its approved
