@@ -325,7 +325,24 @@ func (s *Service) Review(ctx context.Context, p *Principal, id RequestID, in Rev
 	if err := ValidateText("reason", in.Reason, in.Decision == DecisionDeny); err != nil {
 		return nil, err
 	}
-	return s.actTx(ctx, p, id, func(tx *txn, r *AccessRequest) (*ReviewOutcome, error) {
+	ended := false
+	out, err := s.actTx(ctx, p, id, func(tx *txn, r *AccessRequest) (*ReviewOutcome, error) {
+		ended = false
+		// The requester is checked at decision time too: a request whose
+		// requester lost the right to hold it (a change that raced its
+		// filing) ends instead of moving on (invariant 12).
+		requester, err := tx.GetUser(ctx, r.RequesterID)
+		if err != nil {
+			return nil, err
+		}
+		if !requester.CanRequest() && r.Status.Pending() {
+			reason := EndRequesterRoleRemoved
+			if !requester.Active() {
+				reason = EndRequesterRemoved
+			}
+			ended = r.EndForRequester(reason, "", "the requester can no longer hold access", s.now())
+			return nil, nil
+		}
 		tn, err := tx.GetTenant(ctx, r.TenantID)
 		if err != nil {
 			return nil, err
@@ -345,6 +362,10 @@ func (s *Service) Review(ctx context.Context, p *Principal, id RequestID, in Rev
 		}
 		return &out, nil
 	})
+	if err == nil && ended {
+		return nil, Errorf(CodeConflict, "request %s is %s (%s): its requester can no longer hold access", out.ID, out.Status, out.EndReason)
+	}
+	return out, err
 }
 
 // actTx runs a change of one request: load and settle it, apply fn, store

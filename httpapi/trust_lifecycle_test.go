@@ -285,3 +285,27 @@ permit (principal, action, resource);
 		})
 	}
 }
+
+// TestReviewRechecksTheRequester: a request filed while its requester was
+// being demoted (the demotion listed the requester's requests before this
+// one committed) is not approved later: the next review finds the requester
+// can no longer hold access and cancels it instead (409).
+func TestReviewRechecksTheRequester(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorld("Contoso")
+	r := e.request(w, "1h")
+	ctx := context.Background()
+	err := e.srv.Service.Store().Update(ctx, func(tx lockbox.Tx) error {
+		u, err := tx.GetUser(ctx, w.engineer.ID)
+		if err != nil {
+			return err
+		}
+		u.Roles = []lockbox.Role{lockbox.RoleOperatorAdmin}
+		return tx.UpdateUser(ctx, u)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(409, "POST", reqPath(r.ID, "approve"), w.lead.token, lockbox.ApproveInput{Reason: "ok"}, nil)
+	e.checkEndedBecause(w, r.ID, lockbox.StatusCanceled, lockbox.EndRequesterRoleRemoved)
+}
