@@ -190,7 +190,7 @@ type notifyRule struct {
 }
 
 // emailRules are the e-mail rules, by event type. Webhooks receive every
-// request event (isRequestEvent). request.expired tells the approvers only
+// request event (EventType.IsRequest). request.expired tells the approvers only
 // when the request had reached them (pending_customer).
 var emailRules = map[EventType]notifyRule{
 	EventRequestPendingCust: {kind: NotifyApprovalNeeded, approvers: true},
@@ -201,13 +201,10 @@ var emailRules = map[EventType]notifyRule{
 	EventRequestExpired:     {kind: NotifyExpired, approvers: true, requester: true},
 }
 
-// isRequestEvent reports whether webhooks receive events of the type.
-func isRequestEvent(t EventType) bool { return strings.HasPrefix(string(t), "request.") }
-
 // enqueueNotifications writes the outbox rows an event calls for, in the
 // transaction that appends it.
 func (t *txn) enqueueNotifications(e *Event) error {
-	if !isRequestEvent(e.Type) || e.TenantID == SystemLog {
+	if !e.Type.IsRequest() || e.TenantID == SystemLog {
 		return nil
 	}
 	rule, email := emailRules[e.Type]

@@ -87,6 +87,11 @@ const (
 	EndDenied          = "denied"
 	EndExpired         = "expired"
 	EndCanceled        = "canceled"
+	// EndRequesterRemoved and EndRequesterRoleRemoved end a request whose
+	// requester was removed, or lost the role requesting needs (invariant
+	// 12): approved access is revoked, a pending request canceled.
+	EndRequesterRemoved     = "requester_removed"
+	EndRequesterRoleRemoved = "requester_role_removed"
 )
 
 // AccessRequest is the aggregate: an engineer's request for time-limited
@@ -280,6 +285,21 @@ func (r *AccessRequest) Revoke(by *User, reason string, now time.Time) error {
 		return Errorf(CodeConflict, "request %s is %s; only approved access can be revoked", r.ID, r.Status)
 	}
 	return r.end(StatusRevoked, EndRevoked, by.ID, reason, now)
+}
+
+// EndForRequester ends the request because its requester lost the right to
+// hold it (removed, or no longer an engineer): approved access is revoked, a
+// pending request is canceled. reason is EndRequesterRemoved or
+// EndRequesterRoleRemoved; by is who made the change. It reports whether the
+// request changed.
+func (r *AccessRequest) EndForRequester(reason string, by UserID, comment string, now time.Time) bool {
+	switch {
+	case r.Status == StatusApproved:
+		return r.end(StatusRevoked, reason, by, comment, now) == nil
+	case r.Status.Pending():
+		return r.end(StatusCanceled, reason, by, comment, now) == nil
+	}
+	return false
 }
 
 // ResolveTicket ends the request because its ticket was resolved: approved

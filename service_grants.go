@@ -54,6 +54,16 @@ func (s *Service) IssueToken(ctx context.Context, p *Principal, id RequestID) (*
 			}
 			return Errorf(CodeForbidden, "only the requester obtains grant tokens for request %s", r.ID)
 		}
+		if !p.User.CanRequest() {
+			// The role the request relied on is re-checked at every issue
+			// (invariant 12), not only when the request was filed.
+			err := Errorf(CodeForbidden, "grant tokens are issued only to operator engineers: you no longer hold the engineer role")
+			if settled {
+				late = err
+				return nil
+			}
+			return err
+		}
 		if settled {
 			late = Errorf(CodeConflict, "request %s is %s (%s): no grant token", r.ID, r.Status, r.EndReason)
 			return nil

@@ -58,7 +58,7 @@ func validateRequestInput(in CreateRequestInput) error {
 // attempts too) and answered 403 with the policy's reasons.
 func (s *Service) CreateRequest(ctx context.Context, p *Principal, in CreateRequestInput) (*AccessRequest, error) {
 	u := p.User
-	if !u.Active() || u.Kind != KindOperator || !u.HasRole(RoleEngineer) {
+	if !u.CanRequest() {
 		return nil, Errorf(CodeForbidden, "only operator engineers request access")
 	}
 	if err := validateRequestInput(in); err != nil {
@@ -76,6 +76,9 @@ func (s *Service) CreateRequest(ctx context.Context, p *Principal, in CreateRequ
 		}
 		if tk.Status != TicketOpen {
 			return Errorf(CodeConflict, "ticket %s is resolved: access is only requested for open tickets", tk.ID)
+		}
+		if err := fillTicketFacts(ctx, tx, tk); err != nil {
+			return err
 		}
 		tn, err := tx.GetTenant(ctx, tk.TenantID)
 		if err != nil {
@@ -329,7 +332,24 @@ func (s *Service) Review(ctx context.Context, p *Principal, id RequestID, in Rev
 	if err := ValidateText("reason", in.Reason, in.Decision == DecisionDeny); err != nil {
 		return nil, err
 	}
-	return s.actTx(ctx, p, id, func(tx *txn, r *AccessRequest) (*ReviewOutcome, error) {
+	ended := false
+	out, err := s.actTx(ctx, p, id, func(tx *txn, r *AccessRequest) (*ReviewOutcome, error) {
+		ended = false
+		// The requester is checked at decision time too: a request whose
+		// requester lost the right to hold it (a change that raced its
+		// filing) ends instead of moving on (invariant 12).
+		requester, err := tx.GetUser(ctx, r.RequesterID)
+		if err != nil {
+			return nil, err
+		}
+		if !requester.CanRequest() && r.Status.Pending() {
+			reason := EndRequesterRoleRemoved
+			if !requester.Active() {
+				reason = EndRequesterRemoved
+			}
+			ended = r.EndForRequester(reason, "", "the requester can no longer hold access", s.now())
+			return nil, nil
+		}
 		tn, err := tx.GetTenant(ctx, r.TenantID)
 		if err != nil {
 			return nil, err
@@ -349,6 +369,10 @@ func (s *Service) Review(ctx context.Context, p *Principal, id RequestID, in Rev
 		}
 		return &out, nil
 	})
+	if err == nil && ended {
+		return nil, Errorf(CodeConflict, "request %s is %s (%s): its requester can no longer hold access", out.ID, out.Status, out.EndReason)
+	}
+	return out, err
 }
 
 // actTx runs a change of one request: load and settle it, apply fn, store
@@ -458,4 +482,44 @@ func (s *Service) SettleDue(ctx context.Context) (int, error) {
 			return n, nil // what is listed as due was settled by someone else
 		}
 	}
+}
+
+// endAccessOf ends, inside tx, every request of a requester who lost the
+// right to hold it (invariant 12): approved access is revoked (on the
+// revocation feed and notified, like any revocation) and pending requests
+// are canceled, each with its event and reason (EndRequesterRemoved or
+// EndRequesterRoleRemoved). by is who removed or changed the user. A passed
+// deadline is applied first, so an elapsed window still ends as completed.
+// It is called in the transaction of the user change, so no removal or
+// demotion commits while the user's access stays open.
+func (s *Service) endAccessOf(tx *txn, u *User, reason string, by UserID) error {
+	comment := "the requester's account was removed"
+	if reason == EndRequesterRoleRemoved {
+		comment = "the requester no longer holds the engineer role"
+	}
+	var open []*AccessRequest
+	for _, st := range []RequestStatus{StatusApproved, StatusPendingInternal, StatusPendingCustomer} {
+		f := RequestFilter{RequesterID: u.ID, Status: st, Page: Page{Size: MaxPageSize}}
+		for {
+			reqs, next, err := tx.ListRequests(tx.ctx, f)
+			if err != nil {
+				return err
+			}
+			open = append(open, reqs...)
+			if next == "" {
+				break
+			}
+			f.Page.Token = next
+		}
+	}
+	now := s.now()
+	for _, r := range open {
+		from := r.Status
+		if r.Settle(now) || r.EndForRequester(reason, by, comment, now) {
+			if err := s.saveTransition(tx, r, from, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

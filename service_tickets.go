@@ -33,6 +33,7 @@ func (s *Service) CreateTicket(ctx context.Context, p *Principal, in CreateTicke
 		ID: TicketID(NewID("tkt")), TenantID: in.TenantID, Title: strings.TrimSpace(in.Title),
 		Description: in.Description, Severity: in.Severity, Status: TicketOpen, CreatedBy: p.ID(),
 		AssigneeID: in.AssigneeID, CreatedAt: now, UpdatedAt: now,
+		OpenedBy: p.User.Kind, SeveritySetBy: p.User.Kind, SeveritySetByUser: p.ID(),
 	}
 	err := s.update(ctx, func(tx *txn) error {
 		if _, err := tx.GetTenant(ctx, in.TenantID); err != nil {
@@ -48,7 +49,8 @@ func (s *Service) CreateTicket(ctx context.Context, p *Principal, in CreateTicke
 			return err
 		}
 		e := NewEvent(t.TenantID, EventTicketCreated, p.ID(), now,
-			map[string]any{"title": t.Title, "severity": t.Severity, "assignee_id": t.AssigneeID})
+			map[string]any{"title": t.Title, "severity": t.Severity, "assignee_id": t.AssigneeID,
+				"opened_by": t.OpenedBy, "severity_set_by": t.SeveritySetBy})
 		e.TicketID = t.ID
 		return tx.emit(e)
 	})
@@ -58,8 +60,9 @@ func (s *Service) CreateTicket(ctx context.Context, p *Principal, in CreateTicke
 	return t, nil
 }
 
-// GetTicket reads a ticket with its comments and its history: every event
-// of the tenant's log that concerns it, access requests included.
+// GetTicket reads a ticket with its comments and its history: the events of
+// the tenant's log that concern it, access requests included, as far as p
+// may see them (EventVisible: a member sees the ticket's own events only).
 func (s *Service) GetTicket(ctx context.Context, p *Principal, id TicketID) (*Ticket, error) {
 	var t *Ticket
 	err := s.view(ctx, func(r Reader) error {
@@ -70,6 +73,9 @@ func (s *Service) GetTicket(ctx context.Context, p *Principal, id TicketID) (*Ti
 		if err := ticketAccess(p, t.TenantID); err != nil {
 			return Errorf(CodeNotFound, "ticket %s not found", id)
 		}
+		if err := fillTicketFacts(ctx, r, t); err != nil {
+			return err
+		}
 		if t.Comments, err = r.ListComments(ctx, id); err != nil {
 			return err
 		}
@@ -79,6 +85,7 @@ func (s *Service) GetTicket(ctx context.Context, p *Principal, id TicketID) (*Ti
 	if err != nil {
 		return nil, err
 	}
+	t.History = visibleEvents(p, t.History)
 	return t, nil
 }
 
@@ -102,8 +109,10 @@ func (s *Service) ListTickets(ctx context.Context, p *Principal, f TicketFilter)
 	var out List[*Ticket]
 	err := s.view(ctx, func(r Reader) error {
 		var err error
-		out.Items, out.NextPageToken, err = r.ListTickets(ctx, f)
-		return err
+		if out.Items, out.NextPageToken, err = r.ListTickets(ctx, f); err != nil {
+			return err
+		}
+		return fillTicketFacts(ctx, r, out.Items...)
 	})
 	return out, err
 }
@@ -147,7 +156,7 @@ func (s *Service) workTicket(ctx context.Context, tx *txn, p *Principal, id Tick
 	if t.Status != TicketOpen {
 		return nil, Errorf(CodeConflict, "ticket %s is resolved", id)
 	}
-	return t, nil
+	return t, fillTicketFacts(ctx, tx, t)
 }
 
 // ResolveTicket resolves a ticket. In the same transaction its approved
@@ -216,7 +225,12 @@ func (s *Service) ListEvents(ctx context.Context, p *Principal, f EventFilter) (
 		out, err = r.ListEvents(ctx, f)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// AuthorizeLogRead let only readers of the whole log this far; the rule
+	// is applied all the same, so no list of events escapes it.
+	return visibleEvents(p, out), nil
 }
 
 // AuthorizeLogRead checks that p may read tenant t's log (its events, and
@@ -233,7 +247,7 @@ func (s *Service) AuthorizeLogRead(ctx context.Context, p *Principal, t TenantID
 		}
 		return Errorf(CodeForbidden, "only operators and tenants' admins and approvers read logs")
 	case t == SystemLog:
-		if u.IsOperator() {
+		if audienceOf(p, t) == seesAll {
 			return nil
 		}
 		return Errorf(CodeNotFound, "tenant %s not found", t)
@@ -241,7 +255,9 @@ func (s *Service) AuthorizeLogRead(ctx context.Context, p *Principal, t TenantID
 	if err := tenantVisible(p, t); err != nil {
 		return err
 	}
-	if !u.IsOperator() && !u.IsApproverOf(t) {
+	// The entries, checkpoints and proofs show every event: only those who
+	// may see all of them (EventVisible) read them.
+	if audienceOf(p, t) != seesAll {
 		return Errorf(CodeForbidden, "only the tenant's admins and approvers, and operators, read its log")
 	}
 	return s.view(ctx, func(r Reader) error {

@@ -394,6 +394,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
+		if !u.CanRequest() { // invariant 12: what the role allowed ends with it
+			if err := s.endAccessOf(tx, u, EndRequesterRoleRemoved, p.ID()); err != nil {
+				return err
+			}
+		}
 		out = u
 		data := map[string]any{"before": before, "after": userEventData(u, "after"), "password_changed": hash != ""}
 		typ := EventUserUpdated
@@ -484,6 +489,9 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id UserID) error
 			return err
 		}
 		if err := tx.DeleteCredentials(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := s.endAccessOf(tx, u, EndRequesterRemoved, p.ID()); err != nil { // invariant 12
 			return err
 		}
 		typ := EventUserDeleted

@@ -1,6 +1,9 @@
 package lockbox
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // TicketStatus is open or resolved.
 type TicketStatus string
@@ -21,10 +24,23 @@ type Ticket struct {
 	Severity    int          `json:"severity"`
 	Status      TicketStatus `json:"status"`
 	CreatedBy   UserID       `json:"created_by"`
-	AssigneeID  UserID       `json:"assignee_id,omitempty"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
-	ResolvedAt  *time.Time   `json:"resolved_at,omitempty"`
+	// OpenedBy is who opened the ticket (CreatedBy): "customer", one of
+	// the tenant's own users, or "operator", the operator's staff, who may
+	// open tickets for any tenant with any severity and assignee.
+	// SeveritySetBy is likewise who set the current severity, and
+	// SeveritySetByUser the user. A JIT policy reads them
+	// (context.ticket.opened_by, severity_set_by and whether the requester
+	// was that user), so it can tell a fact the customer stated from one
+	// the requester chose. They are filled on every read from the record of
+	// the user who acted (a user's kind never changes); the severity is set
+	// when the ticket is opened and nothing changes it since.
+	OpenedBy          UserKind   `json:"opened_by,omitempty"`
+	SeveritySetBy     UserKind   `json:"severity_set_by,omitempty"`
+	SeveritySetByUser UserID     `json:"severity_set_by_user,omitempty"`
+	AssigneeID        UserID     `json:"assignee_id,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	ResolvedAt        *time.Time `json:"resolved_at,omitempty"`
 	// Comments and History are filled when a single ticket is read.
 	Comments []Comment `json:"comments,omitempty"`
 	History  []*Event  `json:"history,omitempty"`
@@ -44,3 +60,23 @@ const (
 	SeverityCritical = 1
 	SeverityLow      = 4
 )
+
+// fillTicketFacts fills who opened each ticket and who set its severity
+// (OpenedBy, SeveritySetBy, SeveritySetByUser) from the record of the user
+// who opened it.
+func fillTicketFacts(ctx context.Context, r Reader, tickets ...*Ticket) error {
+	kinds := map[UserID]UserKind{}
+	for _, t := range tickets {
+		k, ok := kinds[t.CreatedBy]
+		if !ok {
+			u, err := r.GetUser(ctx, t.CreatedBy)
+			if err != nil {
+				return err
+			}
+			k = u.Kind
+			kinds[t.CreatedBy] = k
+		}
+		t.OpenedBy, t.SeveritySetBy, t.SeveritySetByUser = k, k, t.CreatedBy
+	}
+	return nil
+}

@@ -81,6 +81,14 @@ func (u *User) IsOperator() bool {
 	return u.Active() && u.Kind == KindOperator && (u.HasRole(RoleOperatorAdmin) || u.HasRole(RoleEngineer))
 }
 
+// CanRequest reports whether the user may hold access requests: an active
+// operator engineer. Filing a request and obtaining a grant token check it,
+// and a change of the user after which it no longer holds ends the user's
+// requests (invariant 12).
+func (u *User) CanRequest() bool {
+	return u.Active() && u.Kind == KindOperator && u.HasRole(RoleEngineer)
+}
+
 // IsOperatorAdmin reports whether the user is an active operator admin.
 func (u *User) IsOperatorAdmin() bool {
 	return u.Active() && u.Kind == KindOperator && u.HasRole(RoleOperatorAdmin)

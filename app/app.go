@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -150,7 +149,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	onCommit := func(events []*lockbox.Event) {
 		m.ObserveEvents(events)
 		for _, e := range events {
-			if strings.HasPrefix(string(e.Type), "request.") {
+			if e.Type.IsRequest() {
 				notifier.Wake() // only request events enqueue notifications
 				break
 			}

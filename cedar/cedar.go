@@ -326,17 +326,23 @@ func request(in lockbox.PolicyInput) (cedar.Request, *entities, error) {
 		})}
 	}
 	var severity, age int64
-	var assigned bool
+	var assigned, openedByRequester, severityByRequester bool
+	var openedBy, severityBy types.String
 	if t := in.Ticket; t != nil {
 		severity = int64(t.Severity)
 		if !t.CreatedAt.IsZero() && in.Now.After(t.CreatedAt) {
 			age = int64(in.Now.Sub(t.CreatedAt) / time.Second)
 		}
 		assigned = t.AssigneeID != "" && t.AssigneeID == u.ID
+		openedBy, severityBy = types.String(t.OpenedBy), types.String(t.SeveritySetBy)
+		openedByRequester = t.CreatedBy != "" && t.CreatedBy == u.ID
+		severityByRequester = t.SeveritySetByUser != "" && t.SeveritySetByUser == u.ID
 	}
 	ctx := types.NewRecord(types.RecordMap{
 		"ticket": types.NewRecord(types.RecordMap{
 			"severity": types.Long(severity), "age": types.Long(age), "assignee_is_requester": types.Boolean(assigned),
+			"opened_by": openedBy, "opened_by_requester": types.Boolean(openedByRequester),
+			"severity_set_by": severityBy, "severity_set_by_requester": types.Boolean(severityByRequester),
 		}),
 		"reason_type":    types.String(in.ReasonType),
 		"duration":       types.Long(in.Duration.D() / time.Second),

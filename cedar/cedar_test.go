@@ -27,6 +27,9 @@ type req struct {
 	duration  time.Duration
 	severity  int
 	assigned  bool
+	// opener is who opened the ticket and set its severity: "" a
+	// customer, "self" the requester, "colleague" another operator.
+	opener    string
 	tenantMax time.Duration // 0: the default 8h
 }
 
@@ -43,6 +46,14 @@ func (r req) input() lockbox.PolicyInput {
 	if r.assigned {
 		tk.AssigneeID = u.ID
 	}
+	tk.CreatedBy, tk.OpenedBy = "usr_customer", lockbox.KindCustomer
+	switch r.opener {
+	case "self":
+		tk.CreatedBy, tk.OpenedBy = u.ID, lockbox.KindOperator
+	case "colleague":
+		tk.CreatedBy, tk.OpenedBy = "usr_colleague", lockbox.KindOperator
+	}
+	tk.SeveritySetBy, tk.SeveritySetByUser = tk.OpenedBy, tk.CreatedBy
 	in := lockbox.PolicyInput{Requester: u, MFA: r.mfa, Tenant: tn, Ticket: tk, Resources: r.resources,
 		AccessLevel: r.level, ReasonType: r.reason, Duration: lockbox.Duration(r.duration), Now: now}
 	if in.AccessLevel == "" {
@@ -161,6 +172,10 @@ func TestExamples(t *testing.T) {
 
 		{"sev1-mailbox-read", "one mailbox, read, severity 1: one lead", req{severity: 1},
 			want{allowed: true, approvals: leads1, max: 4 * time.Hour, policies: []string{"sev1-one-mailbox-read"}}},
+		{"sev1-mailbox-read", "the requester's own severity-1 ticket: two groups", req{severity: 1, opener: "self"},
+			want{allowed: true, approvals: leadsOps, max: eightHour, policies: []string{"everything-else"}}},
+		{"sev1-mailbox-read", "a colleague's severity-1 ticket: two groups", req{severity: 1, opener: "colleague"},
+			want{allowed: true, approvals: leadsOps, max: eightHour, policies: []string{"everything-else"}}},
 		{"sev1-mailbox-read", "severity 2: two groups", req{severity: 2},
 			want{allowed: true, approvals: leadsOps, max: eightHour, policies: []string{"everything-else"}}},
 		{"sev1-mailbox-read", "two mailboxes: two groups", req{severity: 1, resources: []string{"mailbox:a", "mailbox:b"}},
@@ -335,7 +350,9 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"p.cedar:2:57: context has no attribute \"severity\": its attributes are duration, reason_type, resource_count, ticket",
 				"p.cedar:2:77: context has no attribute \"severity\": its attributes are duration, reason_type, resource_count, ticket"}},
 		{"unknown ticket attribute", permit + " when { context.ticket.sev == 1 };",
-			[]string{"p.cedar:2:60: context.ticket has no attribute \"sev\": its attributes are age, assignee_is_requester, severity"}},
+			[]string{"p.cedar:2:60: context.ticket has no attribute \"sev\": its attributes are age, assignee_is_requester, opened_by, opened_by_requester, severity, severity_set_by, severity_set_by_requester"}},
+		{"who opened a ticket is a kind of user", permit + " when { context.ticket.opened_by == \"engineer\" };",
+			[]string{"p.cedar:2:73: context.ticket.opened_by is never \"engineer\": use one of customer, operator"}},
 		{"unknown resource attribute after an id", "@id(\"x\")\n" + permit + " when { resource.owner == \"me\" };",
 			[]string{"p.cedar:3:54: resource has no attribute \"owner\": its attributes are kind, name, tenant"}},
 		{"unknown entity type", permit[:len(permit)-len("resource)")] + "resource is Lockbox::Mailbox);",
@@ -511,6 +528,8 @@ permit (principal == Lockbox::Engineer::"usr_eng", action == Lockbox::Action::"w
 when {
   resource.kind == "mailbox" && resource.name == "alice:inbox" && resource.tenant == "ten_acme" &&
   context.ticket.age == 3600 && context.ticket.severity == 3 && context.ticket.assignee_is_requester &&
+  context.ticket.opened_by == "operator" && context.ticket.opened_by_requester &&
+  context.ticket.severity_set_by == "operator" && context.ticket.severity_set_by_requester &&
   context.duration == 5400 && context.resource_count == 2 && context.reason_type == "legal_request" &&
   principal.groups.contains("dba") && principal.roles.contains("engineer") && principal.mfa && !principal.isolated
 };
@@ -523,8 +542,12 @@ when { resource.kind == "" && resource.name == "plain" };
 		t.Fatalf("%v %q", err, details(err))
 	}
 	d := decide(t, s, req{groups: []string{"dba"}, mfa: true, level: lockbox.LevelWrite, resources: []string{"mailbox:alice:inbox", "plain"},
-		reason: lockbox.ReasonLegal, duration: 90 * time.Minute, severity: 3, assigned: true})
+		reason: lockbox.ReasonLegal, duration: 90 * time.Minute, severity: 3, assigned: true, opener: "self"})
 	check(t, d, want{allowed: true, max: eightHour, policies: []string{"exact", "plain"}})
+	// A ticket a colleague opened is an operator's, not the requester's.
+	d = decide(t, s, req{groups: []string{"dba"}, mfa: true, level: lockbox.LevelWrite, resources: []string{"mailbox:alice:inbox", "plain"},
+		reason: lockbox.ReasonLegal, duration: 90 * time.Minute, severity: 3, assigned: true, opener: "colleague"})
+	check(t, d, want{reasonHas: "no policy permits write access to mailbox:alice:inbox"})
 
 	in := req{}.input()
 	in.AccessLevel = "root"

@@ -338,8 +338,10 @@ func schemaProblem(sp span, id types.PolicyID, msg string) string {
 // policy comparing one of them with another string could never match, so
 // the comparison is an error at load rather than a silent never-match.
 var knownValues = map[string][]string{
-	"context.reason_type": toStrings(lockbox.ReasonTypes),
-	"principal.roles":     toStrings(lockbox.RolesOf(lockbox.KindOperator)),
+	"context.reason_type":            toStrings(lockbox.ReasonTypes),
+	"principal.roles":                toStrings(lockbox.RolesOf(lockbox.KindOperator)),
+	"context.ticket.opened_by":       {string(lockbox.KindCustomer), string(lockbox.KindOperator)},
+	"context.ticket.severity_set_by": {string(lockbox.KindCustomer), string(lockbox.KindOperator)},
 }
 
 func toStrings[T ~string](xs []T) []string {

@@ -177,7 +177,7 @@ func (s *Server) revocationStream(c *call) func(w http.ResponseWriter, r *http.R
 				if !ok {
 					return
 				}
-				if !n.Lost && !strings.HasPrefix(string(n.Type), "request.") {
+				if !n.Lost && !n.Type.IsRequest() {
 					continue
 				}
 			case <-tick.C:

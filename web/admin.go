@@ -197,5 +197,5 @@ func (h *Handler) removeUser(w http.ResponseWriter, r *http.Request, s *session)
 		h.fail(w, r, s, err, userURL(id))
 		return
 	}
-	h.done(w, r, "/users", "Removed "+u.Email+": their sessions and tokens no longer work.")
+	h.done(w, r, "/users", "Removed "+u.Email+": their sessions and tokens no longer work, and any access they held has ended.")
 }

@@ -104,6 +104,12 @@ type evalRequest struct {
 		Severity            int              `json:"severity"`
 		Age                 lockbox.Duration `json:"age"`
 		AssigneeIsRequester bool             `json:"assignee_is_requester"`
+		// Who opened the ticket and set its severity (customer or
+		// operator), and whether that was the requester.
+		OpenedBy               lockbox.UserKind `json:"opened_by"`
+		OpenedByRequester      bool             `json:"opened_by_requester"`
+		SeveritySetBy          lockbox.UserKind `json:"severity_set_by"`
+		SeveritySetByRequester *bool            `json:"severity_set_by_requester"`
 	} `json:"ticket"`
 	Tenant struct {
 		ID                lockbox.TenantID  `json:"id"`
@@ -156,8 +162,42 @@ func (r *evalRequest) input(now time.Time) (lockbox.PolicyInput, error) {
 	if r.Ticket.AssigneeIsRequester {
 		tk.AssigneeID = u.ID
 	}
+	if err := r.ticketFacts(tk, u.ID); err != nil {
+		return in, err
+	}
 	return lockbox.PolicyInput{Requester: u, MFA: r.Requester.MFA, Tenant: tn, Ticket: tk, Resources: r.Resources,
 		AccessLevel: r.AccessLevel, ReasonType: r.ReasonType, Duration: r.Duration, Now: now}, nil
+}
+
+// ticketFacts sets who opened the hypothetical ticket and who set its
+// severity: a customer unless told otherwise; the severity by whoever
+// opened the ticket unless told otherwise, as on the server.
+func (r *evalRequest) ticketFacts(tk *lockbox.Ticket, requester lockbox.UserID) error {
+	t := r.Ticket
+	who := func(field string, kind lockbox.UserKind, byRequester bool, def lockbox.UserKind) (lockbox.UserKind, lockbox.UserID, error) {
+		if kind == "" {
+			kind = def
+		}
+		switch {
+		case kind != lockbox.KindCustomer && kind != lockbox.KindOperator:
+			return "", "", fmt.Errorf("ticket.%s must be %q or %q", field, lockbox.KindCustomer, lockbox.KindOperator)
+		case byRequester && kind != lockbox.KindOperator:
+			return "", "", fmt.Errorf("ticket.%s_requester needs ticket.%s \"operator\": the requester is an operator engineer", field, field)
+		case byRequester:
+			return kind, requester, nil
+		}
+		return kind, "usr_eval_" + lockbox.UserID(kind), nil
+	}
+	var err error
+	if tk.OpenedBy, tk.CreatedBy, err = who("opened_by", t.OpenedBy, t.OpenedByRequester, lockbox.KindCustomer); err != nil {
+		return err
+	}
+	bySelf := t.OpenedByRequester && t.SeveritySetBy == ""
+	if t.SeveritySetByRequester != nil {
+		bySelf = *t.SeveritySetByRequester
+	}
+	tk.SeveritySetBy, tk.SeveritySetByUser, err = who("severity_set_by", t.SeveritySetBy, bySelf, tk.OpenedBy)
+	return err
 }
 
 // readRequestArg reads --request: JSON itself, @FILE, or - for stdin.
@@ -189,14 +229,18 @@ duration cap and the policies that determined it.
     "access_level": "read",
     "reason_type": "customer_initiated_support",
     "duration": "2h",
-    "ticket": {"severity": 2, "age": "30m", "assignee_is_requester": true},
+    "ticket": {"severity": 2, "age": "30m", "assignee_is_requester": true,
+               "opened_by": "customer"},
     "tenant": {"lockbox_enabled": true, "max_access_duration": "8h"}
   }
 
 resources, access_level, reason_type, duration and ticket.severity are
 required. requester.roles defaults to ["engineer"]; the tenant to the
 defaults of a new tenant (lockbox enabled, max_access_duration 8h);
-ticket.age to 0. Unknown fields are an error.`,
+ticket.age to 0; ticket.opened_by to "customer" ("operator" with
+"opened_by_requester": true for the engineer's own ticket); the
+severity's setter (severity_set_by, severity_set_by_requester) to whoever
+opened the ticket. Unknown fields are an error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if request == "" {

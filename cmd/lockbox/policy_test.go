@@ -103,6 +103,11 @@ func TestPolicyEval(t *testing.T) {
 	if out := h.ok("policy", "eval", sev1, "--request", "@"+reqFile); !strings.Contains(out, "devops-managers ×1") {
 		t.Fatalf("two mailboxes: %s", out)
 	}
+	// The engineer's own severity-1 ticket does not buy the fast path.
+	own := strings.Replace(request(1, "mailbox:alice"), `"severity":1`, `"severity":1,"opened_by":"operator","opened_by_requester":true`, 1)
+	if out := h.ok("policy", "eval", sev1, "--request", own); !strings.Contains(out, "devops-managers ×1") {
+		t.Fatalf("the requester's own severity-1 ticket: %s", out)
+	}
 
 	// Bad requests say what is wrong.
 	for _, c := range []struct{ req, want string }{
@@ -113,6 +118,10 @@ func TestPolicyEval(t *testing.T) {
 		{`{"resources": ["a"], "access_level": "read", "reason_type": "incident_response", "duration": "1h"}`, "ticket.severity must be 1 (critical) to 4 (low)"},
 		{`{"resources": ["a"], "access_level": "read", "reason_type": "incident_response", "duration": 3600}`, "--request:"},
 		{`not json`, "--request: invalid character"},
+		{`{"resources": ["a"], "access_level": "read", "reason_type": "incident_response", "duration": "1h", "ticket": {"severity": 1, "opened_by": "engineer"}}`,
+			`ticket.opened_by must be "customer" or "operator"`},
+		{`{"resources": ["a"], "access_level": "read", "reason_type": "incident_response", "duration": "1h", "ticket": {"severity": 1, "opened_by_requester": true}}`,
+			`ticket.opened_by_requester needs ticket.opened_by "operator"`},
 	} {
 		h.fails(c.want, "policy", "eval", sev1, "--request", c.req)
 	}

@@ -140,7 +140,9 @@ func showTicket(w io.Writer, t *lockbox.Ticket) {
 		add("Title", t.Title).
 		add("Status", t.Status).
 		add("Severity", t.Severity).
+		addIf("Severity set by", t.SeveritySetBy).
 		add("Created by", t.CreatedBy).
+		addIf("Opened by", t.OpenedBy).
 		add("Assignee", t.AssigneeID).
 		add("Created", t.CreatedAt).
 		add("Updated", t.UpdatedAt).

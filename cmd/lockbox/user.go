@@ -205,7 +205,13 @@ func (c *cli) userDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete ID",
 		Short: "Remove a user and end its sessions and API tokens",
-		Args:  cobra.ExactArgs(1),
+		Long: `Remove a user: it can no longer sign in and its sessions and API tokens
+stop working. An engineer's approved access is revoked in the same change
+(end_reason requester_removed, on the revocation feed, notified) and its
+pending requests are canceled; approvals the user gave to requests still
+pending stop counting. Taking the engineer role away (user update --role)
+ends its access the same way (requester_role_removed).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.apiClient()
 			if err != nil {
