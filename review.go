@@ -161,7 +161,9 @@ func (r *AccessRequest) mayReview(p *Principal, stage Stage, d ReviewDecision) e
 	u := p.User
 	switch stage {
 	case StageInternal:
-		if u.Kind != KindOperator || !u.Active() {
+		// A person of the operator's staff: a service account (gateway)
+		// never decides, whatever groups it is in.
+		if !u.IsOperator() {
 			return Errorf(CodeForbidden, "request %s awaits internal approval by operator groups %s", r.ID, groupList(r.Policy.InternalApprovals))
 		}
 		for _, g := range r.Policy.InternalApprovals {
@@ -195,7 +197,7 @@ func (r *AccessRequest) approvers(stage Stage, rc ReviewContext) []*User {
 		}
 		switch stage {
 		case StageInternal:
-			if u.Kind == KindOperator {
+			if u.IsOperator() {
 				out = append(out, u)
 			}
 		case StageCustomer:

@@ -260,7 +260,7 @@ permit (principal, action, resource);
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, how := range []string{"removed", "left the group"} {
+	for _, how := range []string{"removed", "left the group", "became a service account"} {
 		t.Run(how, func(t *testing.T) {
 			e := newEnvWith(t, func(c *app.Config) { c.PolicyFile = path }).withT(t)
 			w := e.newWorld("Contoso")
@@ -268,9 +268,15 @@ permit (principal, action, resource);
 			lead3 := e.createUser(e.admin, lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}, Groups: []string{"support-leads"}})
 			r := e.request(w, "1h")
 			e.must(200, "POST", reqPath(r.ID, "approve"), w.lead.token, lockbox.ApproveInput{Reason: "ok"}, r)
-			if how == "removed" {
+			switch how {
+			case "removed":
 				e.must(204, "DELETE", "/v1/users/"+string(w.lead.ID), e.admin, nil, nil)
-			} else {
+			case "became a service account":
+				// Still in the group, but only a gateway account: a
+				// service account never decides.
+				roles := []lockbox.Role{lockbox.RoleGateway}
+				e.must(200, "PATCH", "/v1/users/"+string(w.lead.ID), e.admin, lockbox.UpdateUserInput{Roles: &roles}, nil)
+			default:
 				groups := []string{}
 				e.must(200, "PATCH", "/v1/users/"+string(w.lead.ID), e.admin, lockbox.UpdateUserInput{Groups: &groups}, nil)
 			}
