@@ -246,7 +246,10 @@ func TestLockboxAtDecisionTime(t *testing.T) {
 			e := newDomainEnv(t)
 			e.changeSettings(e.acme.ID, func(s *lockbox.LockboxSettings) { s.Enabled = !enabledLater })
 			r := e.request(e.ticket, time.Hour)
-			e.changeSettings(e.acme.ID, func(s *lockbox.LockboxSettings) { s.Enabled = enabledLater; s.MaxAccessDuration = lockbox.Duration(30 * time.Minute) })
+			e.changeSettings(e.acme.ID, func(s *lockbox.LockboxSettings) {
+				s.Enabled = enabledLater
+				s.MaxAccessDuration = lockbox.Duration(30 * time.Minute)
+			})
 			got, err := e.svc.Review(e.ctx, e.mfa(e.lead1), r.ID, approve("ok"))
 			if err != nil {
 				t.Fatal(err)
