@@ -105,3 +105,27 @@ func TestIssueTokenWithoutIssuer(t *testing.T) {
 	_, err := svc.IssueToken(e.ctx, e.pwd(e.eng), id)
 	wantCode(t, "no issuer", err, lockbox.CodeInternal)
 }
+
+// TestIssueTokenBeforeWindowRefused: the service checks the window itself,
+// not only through settling a passed one: a stored window that has not
+// started yet gets no token.
+func TestIssueTokenBeforeWindowRefused(t *testing.T) {
+	e := newDomainEnv(t)
+	id := e.approved(time.Hour).ID
+	e.update(func(tx lockbox.Tx) error {
+		r, err := tx.GetRequest(e.ctx, id)
+		if err != nil {
+			return err
+		}
+		start, end := domainT0.Add(time.Hour), domainT0.Add(2*time.Hour)
+		r.AccessStartsAt, r.AccessExpiresAt = &start, &end
+		return tx.UpdateRequest(e.ctx, r)
+	})
+	m := e.mark()
+	_, err := e.svc.IssueToken(e.ctx, e.pwd(e.eng), id)
+	wantCode(t, "a token before the window", err, lockbox.CodeConflict)
+	e.expectEvents(m, e.acme.ID)
+	if e.issuer.issued != 0 {
+		t.Fatal("a token was signed")
+	}
+}
