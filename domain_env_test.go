@@ -160,6 +160,14 @@ func newDomainEnv(t *testing.T) *domainEnv {
 	return e
 }
 
+// in makes t, a subtest, the test that e's helpers report to, until the
+// returned func restores the parent: defer e.in(t)().
+func (e *domainEnv) in(t *testing.T) func() {
+	parent := e.t
+	e.t = t
+	return func() { e.t = parent }
+}
+
 // update runs fn in a store transaction, failing the test on an error.
 // While the fixtures are made, fn joins their one transaction instead.
 func (e *domainEnv) update(fn func(tx lockbox.Tx) error) {
@@ -237,6 +245,19 @@ func (e *domainEnv) changeUser(u *lockbox.User, fn func(*lockbox.User)) {
 		fn(cur)
 		return tx.UpdateUser(e.ctx, cur)
 	})
+}
+
+// restoreUser writes back a record read earlier, undoing what a case did,
+// so the cases of a table can share one environment.
+func (e *domainEnv) restoreUser(u *lockbox.User) {
+	e.t.Helper()
+	e.update(func(tx lockbox.Tx) error { return tx.UpdateUser(e.ctx, u) })
+}
+
+// resetSettings gives tenant t the default lockbox settings again.
+func (e *domainEnv) resetSettings(t lockbox.TenantID) {
+	e.t.Helper()
+	e.changeSettings(t, func(s *lockbox.LockboxSettings) { *s = lockbox.DefaultLockboxSettings() })
 }
 
 // changeSettings changes a tenant's stored lockbox settings directly.

@@ -54,9 +54,10 @@ func TestIssueToken(t *testing.T) {
 			return id
 		}, func(e *domainEnv) *lockbox.Principal { return e.pwd(e.eng2) }, lockbox.CodeForbidden, []lockbox.EventType{lockbox.EventRequestCompleted}, 0},
 	}
+	e := newDomainEnv(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newDomainEnv(t)
+			defer e.in(t)()
 			id := c.setup(e)
 			m := e.mark()
 			issued := e.issuer.issued

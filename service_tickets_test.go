@@ -38,6 +38,7 @@ func TestCreateTicket(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			defer e.in(t)()
 			m := e.mark()
 			tk, err := e.svc.CreateTicket(e.ctx, c.p, c.in)
 			wantCode(t, "create", err, c.code)
@@ -78,6 +79,7 @@ func TestTicketReadsAreTenantScoped(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			defer e.in(t)()
 			got, err := e.svc.GetTicket(e.ctx, c.p, tk.ID)
 			wantCode(t, "get", err, c.get)
 			if err == nil {
@@ -209,6 +211,7 @@ func TestLogReads(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			defer e.in(t)()
 			evs, err := e.svc.ListEvents(e.ctx, c.p, lockbox.EventFilter{TenantID: c.tenant, After: -1, Limit: 10})
 			wantCode(t, "list events", err, c.code)
 			if err == nil && c.tenant == e.acme.ID && (len(evs) != 1 || evs[0].Type != lockbox.EventRequestCreated) {

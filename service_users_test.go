@@ -34,9 +34,11 @@ func TestUpdateLockbox(t *testing.T) {
 		{"no pending time", func(e *domainEnv) *lockbox.Principal { return e.mfa(e.admin) }, lockbox.LockboxPatch{PendingTTL: &noTTL}, lockbox.CodeInvalid},
 		{"a bad notification address", func(e *domainEnv) *lockbox.Principal { return e.mfa(e.admin) }, lockbox.LockboxPatch{NotificationEmails: &[]string{"not an address"}}, lockbox.CodeInvalid},
 	}
+	e := newDomainEnv(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newDomainEnv(t)
+			defer e.in(t)()
+			e.resetSettings(e.acme.ID)
 			m := e.mark()
 			got, err := e.svc.UpdateLockbox(e.ctx, c.p(e), e.acme.ID, c.patch)
 			wantCode(t, "update", err, c.code)
@@ -124,6 +126,7 @@ func TestTenantReads(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			defer e.in(t)()
 			_, err := e.svc.GetTenant(e.ctx, c.p, e.acme.ID)
 			wantCode(t, "get", err, c.get)
 			_, err = e.svc.GetLockbox(e.ctx, c.p, e.acme.ID)
@@ -209,11 +212,13 @@ func TestUpdateUserRoles(t *testing.T) {
 		{"a tenant admin demotes another admin", func(e *domainEnv) *lockbox.Principal { return e.mfa(e.admin) }, func(e *domainEnv) *lockbox.User { return e.admin2 },
 			lockbox.UpdateUserInput{Roles: memberRole}, "", func(e *domainEnv) lockbox.TenantID { return e.acme.ID }, lockbox.EventUserUpdated},
 	}
+	e := newDomainEnv(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newDomainEnv(t)
+			defer e.in(t)()
 			target := c.target(e)
 			before := e.user(target)
+			defer e.restoreUser(before)
 			m := e.mark()
 			got, err := e.svc.UpdateUser(e.ctx, c.p(e), target.ID, c.in)
 			wantCode(t, "update", err, c.code)
@@ -280,10 +285,12 @@ func TestDeleteUser(t *testing.T) {
 		{"another tenant's admin", func(e *domainEnv) *lockbox.Principal { return e.mfa(e.foreign) }, func(e *domainEnv) *lockbox.User { return e.member },
 			lockbox.CodeNotFound, nil, ""},
 	}
+	e := newDomainEnv(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newDomainEnv(t)
+			defer e.in(t)()
 			target := c.target(e)
+			defer e.restoreUser(e.user(target))
 			secret := lockbox.NewSecret(lockbox.SessionPrefix)
 			e.update(func(tx lockbox.Tx) error {
 				return tx.CreateCredential(e.ctx, &lockbox.Credential{ID: lockbox.NewID("cred"), UserID: target.ID,
@@ -334,6 +341,7 @@ func TestUserReads(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			defer e.in(t)()
 			u, err := e.svc.GetUser(e.ctx, c.p, c.target.ID)
 			wantCode(t, "get", err, c.code)
 			if err == nil && u.ID != c.target.ID {
@@ -387,6 +395,7 @@ func TestCreateAPIToken(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			defer e.in(t)()
 			m := e.mark()
 			out, err := e.svc.CreateAPIToken(e.ctx, c.p, c.target.ID, c.in)
 			wantCode(t, "create token", err, c.code)
