@@ -151,6 +151,12 @@ func TestGatewayRefuses(t *testing.T) {
 		{"encoded slash traversal", "GET", "/tenants/ten_acme/mailboxes/alice/x%2F..%2F..%2Fbob", read, 400, gateway.ReasonNonCanonicalPath, ""},
 		{"double slash", "GET", "/tenants/ten_acme/mailboxes/alice//inbox", read, 400, gateway.ReasonNonCanonicalPath, ""},
 		{"backslash", "GET", "/tenants/ten_acme/mailboxes/alice/..%5Cbob", read, 400, gateway.ReasonNonCanonicalPath, ""},
+		{"single dot segment", "GET", "/tenants/ten_acme/mailboxes/alice/./inbox", read, 400, gateway.ReasonNonCanonicalPath, ""},
+		{"dot segment in place of the mailbox", "GET", "/tenants/ten_acme/mailboxes/./alice/inbox", read, 400, gateway.ReasonNonCanonicalPath, ""},
+		{"encoded single dot", "GET", "/tenants/ten_acme/mailboxes/alice/%2e/inbox", read, 400, gateway.ReasonNonCanonicalPath, ""},
+		{"encoded single dot, upper case", "GET", "/tenants/ten_acme/mailboxes/alice/%2E/inbox", read, 400, gateway.ReasonNonCanonicalPath, ""},
+		{"trailing dot segment", "GET", "/tenants/ten_acme/mailboxes/alice/inbox/.", read, 400, gateway.ReasonNonCanonicalPath, ""},
+		{"trailing encoded dot segment", "GET", "/tenants/ten_acme/mailboxes/alice/inbox/%2e", read, 400, gateway.ReasonNonCanonicalPath, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
