@@ -117,7 +117,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				victim := &lockbox.User{}
 				e.must(201, "POST", "/v1/users", tg.w.customerAdmin.token, lockbox.CreateUserInput{Email: lockbox.NewID("v") + "@matrix.example", DisplayName: "Victim",
-					Kind: lockbox.KindCustomer, TenantID: tg.w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleMember}, Password: "correct horse battery staple"}, victim)
+					Kind: lockbox.KindCustomer, TenantID: tg.w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleMember}}, victim)
 				ids := map[string]string{"tenant": string(tg.w.tenant.ID), "request": string(tg.request.ID), "ticket": string(tg.ticket.ID), "user": string(victim.ID)}
 				path, _ := fillPath(v.op.Path, ids)
 				path += authzQuery(v.op, tg)

@@ -280,8 +280,8 @@ func TestTOTPEnrolmentWithQRCode(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	alice := &lockbox.Principal{User: e.people["alice"].User, AMR: []string{"pwd", "otp"}}
-	if _, err := e.svc.CreateUser(ctx, alice, lockbox.CreateUserInput{Email: "nina@customer.example", DisplayName: "Nina",
-		Kind: lockbox.KindCustomer, TenantID: e.acme.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}, Password: testPassword}); err != nil {
+	if _, err := e.svc.SeedUser(ctx, alice, lockbox.CreateUserInput{Email: "nina@customer.example", DisplayName: "Nina",
+		Kind: lockbox.KindCustomer, TenantID: e.acme.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	b := e.browser()

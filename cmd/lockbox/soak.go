@@ -60,7 +60,7 @@ approval). For example, against the demo:
 				return err
 			}
 			s := &soak{out: cmd.OutOrStdout(), server: server, gateway: strings.TrimRight(gateway, "/"), gwPath: gwPath, reads: reads,
-				op: c.newClient(server, token), http: &http.Client{Timeout: 30 * time.Second}}
+				op: c.newClient(server, token), http: &http.Client{Timeout: 30 * time.Second}, invitationLink: c.invitationLink}
 			return s.run(cmd.Context(), duration, interval, workers)
 		},
 	}
@@ -82,6 +82,9 @@ type soak struct {
 	reads           int
 	op              *client.Client
 	http            *http.Client
+	// invitationLink returns the invitation link e-mailed to an address
+	// (soak's people are invited like anyone's).
+	invitationLink func(ctx context.Context, email string) (string, error)
 
 	tenant                      lockbox.TenantID
 	ticket                      lockbox.TicketID
@@ -161,27 +164,34 @@ func (s *soak) setup(ctx context.Context) error {
 	s.tenant = tn.ID
 	suffix := strings.ToLower(lockbox.NewID("s"))
 	person := func(creator *client.Client, name string, in lockbox.CreateUserInput) (*client.Client, error) {
-		in.Email, in.DisplayName, in.Password = name+"."+suffix+"@soak.example", name, "soak-password-"+suffix
+		in.Email, in.DisplayName = name+"."+suffix+"@soak.example", name
+		password := "soak-password-" + suffix
 		if _, err := creator.CreateUser(ctx, in); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", name, err)
 		}
+		// People are invited: each accepts the link e-mailed to them,
+		// with a password and an authenticator of its own.
+		if s.invitationLink == nil {
+			return nil, errors.New("soak invites its people and needs their e-mailed invitation links, which this run cannot read")
+		}
+		link, err := s.invitationLink(ctx, in.Email)
+		if err != nil {
+			return nil, fmt.Errorf("the invitation of %s: %w", name, err)
+		}
+		token := link[strings.LastIndex(link, "/")+1:]
 		anon := client.New(s.server, "", client.WithHTTPClient(s.http))
-		ses, err := anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: in.Password})
+		enrol, err := anon.InvitationTOTP(ctx, token)
 		if err != nil {
 			return nil, err
 		}
-		c := anon.WithToken(ses.Token)
-		enrol, err := c.EnrollTOTP(ctx)
-		if err != nil {
-			return nil, err
-		}
-		// Confirm with the previous step's code, sign in with the current.
+		// Accept with the previous step's code, sign in with the current.
 		prev, _ := totp.GenerateCode(enrol.Secret, time.Now().Add(-30*time.Second))
-		if _, err := c.VerifyTOTP(ctx, lockbox.TOTPVerifyInput{Code: prev}); err != nil {
+		if _, err := anon.AcceptInvitation(ctx, token, lockbox.AcceptInvitationInput{Password: password, OTP: prev}); err != nil {
 			return nil, err
 		}
 		cur, _ := totp.GenerateCode(enrol.Secret, time.Now())
-		if ses, err = anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: in.Password, OTP: cur}); err != nil {
+		ses, err := anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: password, OTP: cur})
+		if err != nil {
 			return nil, err
 		}
 		return anon.WithToken(ses.Token), nil

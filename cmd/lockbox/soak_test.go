@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lockbox-dev/lockbox"
@@ -28,6 +29,14 @@ func TestSoak(t *testing.T) {
 	hs := httptest.NewServer(srv.API)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	h := newHarness(t)
+	// The soak's people are invited: it reads their links as the invitee
+	// would, from the e-mails (kept in memory without --smtp-url).
+	var mu sync.Mutex
+	h.invitationLink = func(ctx context.Context, email string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return "/invitations/" + invitationToken(t, srv, email), nil
+	}
 	out := h.ok("soak", "--server", hs.URL, "--token", boot, "--duration", "3500ms", "--interval", "1s", "--workers", "2")
 	if n := len(regexp.MustCompile(`(?m)^\s+\d+s\s+\d+\s`).FindAllString(out, -1)); n < 3 {
 		t.Errorf("soak printed %d interval lines, want one a second:\n%s", n, out)
