@@ -199,9 +199,6 @@ func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, 
 // users (invariant 10). A service account (an operator user whose only role
 // is gateway) is not invited: it never signs in.
 func (s *Service) CreateUser(ctx context.Context, p *Principal, in CreateUserInput) (*User, error) {
-	if in.Password != nil {
-		return nil, Errorf(CodeInvalid, "password: users are invited and choose their own password; remove password (the invitation goes to the user's e-mail)")
-	}
 	return s.createUser(ctx, p, in, "")
 }
 
@@ -210,9 +207,6 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, in CreateUserInp
 // API does not offer it, so over the network nobody but a person ever sets
 // that person's password (invariant 11).
 func (s *Service) SeedUser(ctx context.Context, p *Principal, in CreateUserInput, password string) (*User, error) {
-	if in.Password != nil {
-		return nil, Errorf(CodeInvalid, "password: give the password as SeedUser's argument")
-	}
 	if err := ValidatePassword(password); err != nil {
 		return nil, err
 	}
@@ -247,6 +241,10 @@ func (s *Service) createUser(ctx context.Context, p *Principal, in CreateUserInp
 		if !p.User.IsOperatorAdmin() && !p.User.IsTenantAdminOf(u.TenantID) {
 			return nil, Errorf(CodeForbidden, "only the tenant's admins create its users")
 		}
+	}
+	// Past authorization: a password in the body is refused, whoever sends it.
+	if in.Password != nil {
+		return nil, Errorf(CodeInvalid, "password: users are invited and choose their own password; remove password (the invitation goes to the user's e-mail)")
 	}
 	if password != "" {
 		u.PasswordHash = HashPassword(password, s.argon)

@@ -286,7 +286,7 @@ func TestInvariant4TenantIsolation(t *testing.T) {
 			{"PATCH", "/v1/users/" + string(a.member.ID), b.customerAdmin.token, lockbox.UpdateUserInput{Roles: &[]lockbox.Role{lockbox.RoleLockboxApprover}}},
 			{"DELETE", "/v1/users/" + string(a.member.ID), b.customerAdmin.token, nil},
 			{"POST", "/v1/users/" + string(a.member.ID) + "/tokens", b.customerAdmin.token, lockbox.CreateTokenInput{Name: "x"}},
-			{"POST", "/v1/users", b.customerAdmin.token, lockbox.CreateUserInput{Email: "intruder@example.com", DisplayName: "i", Kind: lockbox.KindCustomer, TenantID: a.tenant.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}, Password: "long enough password"}},
+			{"POST", "/v1/users", b.customerAdmin.token, lockbox.CreateUserInput{Email: "intruder@example.com", DisplayName: "i", Kind: lockbox.KindCustomer, TenantID: a.tenant.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}},
 		}
 		before := e.must(200, "GET", reqPath(ra.ID), a.engineer.token, nil, nil).Body
 		for _, c := range calls {
@@ -560,7 +560,7 @@ func TestInvariant8NoSecretsInLogsOrDatabase(t *testing.T) {
 	var sessions, apiTokens, passwords, totpSecrets []string
 	// A password change first (it ends the user's other sessions).
 	oldPassword, newPassword := w.member.password, "a brand new passphrase 42"
-	e.must(200, "PATCH", "/v1/users/"+string(w.member.ID), w.member.token, lockbox.UpdateUserInput{Password: &newPassword}, nil)
+	e.must(200, "PATCH", "/v1/users/"+string(w.member.ID), w.member.token, lockbox.UpdateUserInput{Password: &newPassword, CurrentPassword: &oldPassword}, nil)
 	passwords = append(passwords, oldPassword)
 	w.member.password = newPassword
 	w.member.token = e.loginMFA(w.member)
@@ -582,8 +582,8 @@ func TestInvariant8NoSecretsInLogsOrDatabase(t *testing.T) {
 		owner  lockbox.UserID
 		issuer string
 	}{
-		{w.engineer.ID, w.engineer.token}, {w.engineer.ID, w.opAdmin.token}, {w.customerAdmin.ID, w.customerAdmin.token},
-		{w.opAdmin.ID, e.admin}, {w.approver.ID, w.approver.token},
+		{w.engineer.ID, w.engineer.token}, {w.lead.ID, w.lead.token}, {w.customerAdmin.ID, w.customerAdmin.token},
+		{w.opAdmin.ID, w.opAdmin.token}, {w.approver.ID, w.approver.token},
 	} {
 		var tok lockbox.TokenOutput
 		e.must(201, "POST", "/v1/users/"+string(c.owner)+"/tokens", c.issuer, lockbox.CreateTokenInput{Name: "automation"}, &tok)
@@ -771,8 +771,8 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 	// The refused password change did not take: the old one still works,
 	// the operator's does not; the refused users do not exist.
 	e.loginPassword(w.customerAdmin)
-	e.must(401, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: w.customerAdmin.Email}, nil)
-	e.must(401, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: "op-approver@example.com"}, nil)
+	e.must(401, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: w.customerAdmin.Email, Password: newPassword}, nil)
+	e.must(401, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: "op-approver@example.com", Password: newPassword}, nil)
 
 	t.Run("before_onboarding_only_a_tenant_admin", func(t *testing.T) {
 		e := e.withT(t)
@@ -893,7 +893,7 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 				t.Errorf("tenant admin creates an operator %v: %d %s, want 403", roles, res.Status, res.Body)
 			}
 		}
-		e.must(401, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: "fake-lead@example.com"}, nil)
+		e.must(401, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: "fake-lead@example.com", Password: newPassword}, nil)
 		for _, tok := range []string{w.approver.token, adminToken.Token} {
 			if res := e.call("POST", "/v1/users", tok, lockbox.CreateUserInput{Email: "sneaky@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}); res.Status != 403 {
 				t.Errorf("create a user without an admin's MFA session: %d %s, want 403", res.Status, res.Body)
