@@ -38,7 +38,9 @@ func testInvitations(t *testing.T, s lockbox.Store) {
 		return nil
 	})
 	get := func(hash string) *lockbox.Invitation {
-		return read(t, s, func(ctx context.Context, r lockbox.Reader) (*lockbox.Invitation, error) { return r.GetInvitation(ctx, hash) })
+		return read(t, s, func(ctx context.Context, r lockbox.Reader) (*lockbox.Invitation, error) {
+			return r.GetInvitation(ctx, hash)
+		})
 	}
 	wantEqual(t, "created invitation", get(first.Hash), first)
 	err := s.View(context.Background(), func(r lockbox.Reader) error {

@@ -98,7 +98,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	in := lockbox.CreateUserInput{
 		Email: strings.TrimSpace(r.PostFormValue("email")), DisplayName: strings.TrimSpace(r.PostFormValue("display_name")),
-		Kind: lockbox.KindOperator,
+		Kind:   lockbox.KindOperator,
 		Groups: splitLines(r.PostFormValue("groups")), Isolated: r.PostFormValue("isolated") == "on",
 	}
 	for _, role := range r.PostForm["roles"] {
