@@ -143,7 +143,10 @@ type userView struct {
 	U       *lockbox.User
 	Roles   []lockbox.Role
 	CanEdit bool
-	Confirm bool // removal asked, to be confirmed
+	// CanReinvite: the form to send a new invitation (the service decides;
+	// an operator admin may for a tenant's admin while it has no active one).
+	CanReinvite bool
+	Confirm     bool // removal asked, to be confirmed
 }
 
 func (v *userView) title() string { return "User " + v.U.Email }
@@ -168,7 +171,8 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, s, err, "/users")
 		return
 	}
-	h.render(w, r, s, http.StatusOK, "user", &userView{U: u, Roles: lockbox.RolesOf(u.Kind), CanEdit: mayEdit(s, u)})
+	h.render(w, r, s, http.StatusOK, "user", &userView{U: u, Roles: lockbox.RolesOf(u.Kind), CanEdit: mayEdit(s, u),
+		CanReinvite: !u.IsServiceAccount() && u.ID != s.U().ID && (mayEdit(s, u) || (s.OperatorAdmin() && u.HasRole(lockbox.RoleTenantAdmin)))})
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, s *session) {

@@ -96,3 +96,43 @@ func TestInvitationPage(t *testing.T) {
 		t.Error("the server logged the invitation token or the password")
 	}
 }
+
+// TestReinviteFromTheUserPage: a member lost their password; the tenant's
+// admin sends a new invitation from the member's page, which ends the old
+// password, and the member chooses a new one through the link.
+func TestReinviteFromTheUserPage(t *testing.T) {
+	e := newEnv(t)
+	alice := e.browser()
+	alice.signIn("alice")
+	mia := e.people["mia"]
+	id := string(mia.User.ID)
+	if pg := alice.get("/users/" + id); !strings.Contains(pg.Body, `id="reinvite-user"`) {
+		t.Fatal("the member's page offers no re-invitation")
+	}
+	bob := e.browser()
+	bob.signIn("bob")
+	if pg := bob.post("/users/"+id+"/invitation", nil); pg.Status != http.StatusForbidden {
+		t.Errorf("an approver re-invites: %d, want 403", pg.Status)
+	}
+	pg := alice.post("/users/"+id+"/invitation", nil)
+	if !strings.Contains(pg.flash(), "new invitation") {
+		t.Fatalf("re-inviting: %d %q", pg.Status, pg.flash())
+	}
+	token := e.invitationToken(mia.Email)
+	if pg := e.browser().post("/signin", url.Values{"email": {mia.Email}, "password": {testPassword}}); pg.Status != http.StatusUnauthorized {
+		t.Errorf("the old password after the re-invitation: %d, want 401", pg.Status)
+	}
+	m := e.browser()
+	// A member needs no second factor.
+	if pg := m.get("/invitations/" + token); !strings.Contains(pg.Body, `id="accept-invitation"`) {
+		t.Fatalf("the member's invitation page: %d", pg.Status)
+	}
+	pg = m.post("/invitations/"+token+"/accept", url.Values{"password": {"mia-new-password"}, "confirm_password": {"mia-new-password"}})
+	if pg.URL.Path != "/signin" {
+		t.Fatalf("accepting ended at %s with %q", pg.URL, pg.flash())
+	}
+	pg = m.post("/signin", url.Values{"email": {mia.Email}, "password": {"mia-new-password"}})
+	if !strings.Contains(pg.Body, "Signed in as") {
+		t.Errorf("signing in with the new password: %d", pg.Status)
+	}
+}
