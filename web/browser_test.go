@@ -422,6 +422,8 @@ func TestBrowserWorkflow(t *testing.T) {
 		olga.open("/users/" + string(e.people["lee"].User.ID))
 		olga.shot("19b-staff-member")
 		olga.checkA11y("staff member")
+		// Her own API token (nobody mints one for another person).
+		olga.open("/account")
 		olga.fill("#token-name", "automation")
 		olga.submit("#create-token")
 		olga.checkA11y("API token")
