@@ -396,6 +396,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 			return err
 		}
 		before := userEventData(u, "before")
+		wasService := u.IsServiceAccount()
 		if in.DisplayName != nil {
 			u.DisplayName = *in.DisplayName
 		}
@@ -418,6 +419,14 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 		}
 		now := s.now()
 		u.UpdatedAt = now
+		if wasService != u.IsServiceAccount() {
+			// An operator admin mints a service account's tokens: they
+			// must not outlive the account turning into a person's (or
+			// a person's into a service account's).
+			if err := tx.DeleteCredentials(ctx, u.ID); err != nil {
+				return err
+			}
+		}
 		if hash != "" {
 			u.PasswordHash = hash
 			// A new password ends the user's other sessions.

@@ -346,3 +346,20 @@ func TestOnlyAPersonMintsTheirAPITokens(t *testing.T) {
 	// A service account is never invited (nobody could accept for it).
 	e.must(422, "POST", "/v1/users/"+string(gw.ID)+"/invitation", e.admin, nil, nil)
 }
+
+// A service account's tokens, minted by an operator admin, end when the
+// account is given a person's role: the admin cannot keep an engineer's
+// token that way.
+func TestServiceAccountTokensEndWhenItBecomesAPerson(t *testing.T) {
+	e := newEnv(t)
+	gw := &lockbox.User{}
+	e.must(201, "POST", "/v1/users", e.admin, map[string]any{"email": "gw@operator.example", "display_name": "GW", "kind": "operator",
+		"roles": []string{"gateway"}}, gw)
+	var tok lockbox.TokenOutput
+	e.must(201, "POST", "/v1/users/"+string(gw.ID)+"/tokens", e.admin, map[string]any{"name": "gw"}, &tok)
+	e.must(200, "PATCH", "/v1/users/"+string(gw.ID), e.admin, map[string]any{"roles": []string{"engineer"}}, nil)
+	if r := e.call("GET", "/v1/me", tok.Token, nil); r.Status != 401 {
+		t.Fatalf("the admin-minted token of a former service account, now an engineer: %d %s, want 401", r.Status, r.Body)
+	}
+	e.must(403, "POST", "/v1/users/"+string(gw.ID)+"/tokens", e.admin, map[string]any{"name": "again"}, nil)
+}
