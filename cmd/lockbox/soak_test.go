@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/app"
+	"github.com/lockbox-dev/lockbox/notify"
 )
 
 // TestSoak runs `lockbox soak` for a few seconds against a real server: it
@@ -50,5 +52,25 @@ func TestSoak(t *testing.T) {
 	}
 	if strings.Contains(out, boot) {
 		t.Error("soak printed the operator token")
+	}
+}
+
+// TestSoakReadsInvitationsFromTheDemoMailbox: soak finds the invitation
+// link of each of its people in the demo's mailbox file.
+func TestSoakReadsInvitationsFromTheDemoMailbox(t *testing.T) {
+	path := t.TempDir() + "/mail.txt"
+	m := &demoMailer{out: io.Discard, path: path}
+	for _, e := range []notify.Email{
+		{To: "a@soak.example", Subject: "[lockbox] You are invited", Text: "Accept:\nhttp://x/invitations/lbx_i_first\n"},
+		{To: "b@soak.example", Subject: "[lockbox] You are invited", Text: "Accept:\nhttp://x/invitations/lbx_i_other\n"},
+		{To: "a@soak.example", Subject: "[lockbox] You are invited", Text: "Accept:\nhttp://x/invitations/lbx_i_newest\n"},
+	} {
+		if err := m.Send(context.Background(), &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := linkFromMailFile(context.Background(), path, "a@soak.example")
+	if err != nil || got != "http://x/invitations/lbx_i_newest" {
+		t.Fatalf("link of a@: %q, %v", got, err)
 	}
 }
