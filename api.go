@@ -54,7 +54,9 @@ type CreateUserInput struct {
 	Roles       []Role   `json:"roles"`
 	Groups      []string `json:"groups,omitempty"`
 	Isolated    bool     `json:"isolated,omitempty"`
-	Password    string   `json:"password"`
+	// Password is refused (422): users are invited and choose their own
+	// password (invariant 11). It is declared only to say so clearly.
+	Password *string `json:"password,omitempty"`
 }
 
 // UpdateUserInput is the body of PATCH /v1/users/{id}; absent fields stay.
@@ -63,7 +65,10 @@ type UpdateUserInput struct {
 	Roles       *[]Role   `json:"roles,omitempty"`
 	Groups      *[]string `json:"groups,omitempty"`
 	Isolated    *bool     `json:"isolated,omitempty"`
-	Password    *string   `json:"password,omitempty"`
+	// Password is the new password: only the user itself sets it, on a
+	// sign-in session (never an API token), with CurrentPassword.
+	Password        *string `json:"password,omitempty"`
+	CurrentPassword *string `json:"current_password,omitempty"`
 }
 
 // CreateTokenInput is the body of POST /v1/users/{id}/tokens.

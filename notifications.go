@@ -58,6 +58,15 @@ const (
 	NotifyExpired   NotificationKind = "request_expired"
 	// NotifyEvent: a webhook delivery of a request event.
 	NotifyEvent NotificationKind = "event"
+	// NotifyInvitation: the single-use link of an invitation, to the
+	// invitee's own address only.
+	NotifyInvitation NotificationKind = "invitation"
+	// NotifyInvitationNotice: a tenant's notification_emails are told
+	// that the operator (re-)invited the tenant's first admin (no link).
+	NotifyInvitationNotice NotificationKind = "invitation_notice"
+	// NotifyPasswordChanged: the owner of an account is told its password
+	// changed.
+	NotifyPasswordChanged NotificationKind = "password_changed"
 )
 
 // Webhook targets: a tenant's webhook (its settings hold the secret) or an
@@ -109,7 +118,34 @@ type NotificationPayload struct {
 	// Event is the event's canonical JSON as logged (webhooks post it).
 	Event   json.RawMessage `json:"event,omitempty"`
 	Request *RequestSummary `json:"request,omitempty"`
+	// Account is what an e-mail about a user's account (invitation,
+	// password change) tells.
+	Account *AccountSummary `json:"account,omitempty"`
 }
+
+// AccountSummary is what an account e-mail says about a user.
+type AccountSummary struct {
+	UserID     UserID    `json:"user_id"`
+	Name       string    `json:"name"`
+	Email      string    `json:"email"`
+	Kind       UserKind  `json:"kind"`
+	TenantID   TenantID  `json:"tenant_id,omitempty"`
+	TenantName string    `json:"tenant_name,omitempty"`
+	Roles      []Role    `json:"roles"`
+	ActorName  string    `json:"actor_name,omitempty"`
+	At         time.Time `json:"at"`
+	// InvitationID, ExpiresAt and SecondFactor describe an invitation.
+	InvitationID string     `json:"invitation_id,omitempty"`
+	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
+	SecondFactor bool       `json:"second_factor,omitempty"`
+	// SealedToken is the invitation token, sealed with the server's key,
+	// in the invitee's own e-mail only; OpenInvitationToken opens it at
+	// delivery into Token, which is never stored.
+	SealedToken string `json:"sealed_token,omitempty"`
+	Token       string `json:"-"`
+}
+
+func marshalPayload(p NotificationPayload) (json.RawMessage, error) { return json.Marshal(p) }
 
 // RequestSummary is what a notification says about a request.
 type RequestSummary struct {

@@ -26,6 +26,8 @@ type Service struct {
 	issuer     TokenIssuer
 	notify     NotifyConfig
 	box        SecretBox
+	// invitationTTL is how long an invitation link is valid.
+	invitationTTL time.Duration
 }
 
 // Config configures a Service. Store is required; the rest have defaults.
@@ -49,6 +51,9 @@ type Config struct {
 	// SecretBox seals the webhook secrets the database keeps; without one
 	// they are stored in clear.
 	SecretBox SecretBox
+	// InvitationTTL is how long an invitation link is valid (default
+	// DefaultInvitationTTL, 72h).
+	InvitationTTL time.Duration
 }
 
 // NewService returns a Service on the configured store.
@@ -56,7 +61,10 @@ func NewService(c Config) *Service {
 	s := &Service{
 		store: c.Store, policy: c.Policy, now: c.Clock, log: c.Logger,
 		argon: DefaultArgon2, sessionTTL: c.SessionTTL, onCommit: c.OnCommit, issuer: c.Issuer,
-		notify: c.Notify, box: c.SecretBox,
+		notify: c.Notify, box: c.SecretBox, invitationTTL: c.InvitationTTL,
+	}
+	if s.invitationTTL <= 0 {
+		s.invitationTTL = DefaultInvitationTTL
 	}
 	if s.policy == nil {
 		s.policy = refuseAll{}

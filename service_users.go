@@ -191,10 +191,30 @@ func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, 
 	return &out, nil
 }
 
-// CreateUser creates a user. Operator admins create operator users and a
-// tenant's first tenant_admin (the onboarding invitation); from then on only
-// the tenant's admins create its users (invariant 10).
+// CreateUser creates a user and invites them (invariant 11): it takes a
+// name and an e-mail, never a password, and e-mails the user a single-use
+// link to set their own password (and second factor). Operator admins
+// create operator users, and a tenant's first tenant_admin while the tenant
+// has no active admin; from then on only the tenant's admins create its
+// users (invariant 10). A service account (an operator user whose only role
+// is gateway) is not invited: it never signs in.
 func (s *Service) CreateUser(ctx context.Context, p *Principal, in CreateUserInput) (*User, error) {
+	return s.createUser(ctx, p, in, "")
+}
+
+// SeedUser creates a user with a password its caller chose, with no
+// invitation: `lockbox demo` and tests seed their people with it. The HTTP
+// API does not offer it, so over the network nobody but a person ever sets
+// that person's password (invariant 11).
+func (s *Service) SeedUser(ctx context.Context, p *Principal, in CreateUserInput, password string) (*User, error) {
+	if err := ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	return s.createUser(ctx, p, in, password)
+}
+
+// createUser creates a user: seeded with password, or invited without one.
+func (s *Service) createUser(ctx context.Context, p *Principal, in CreateUserInput, password string) (*User, error) {
 	now := s.now()
 	u := &User{
 		ID: UserID(NewID("usr")), Kind: in.Kind, Email: strings.ToLower(strings.TrimSpace(in.Email)), DisplayName: in.DisplayName,
@@ -210,9 +230,6 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, in CreateUserInp
 	if err := ValidateUserFields(u); err != nil {
 		return nil, err
 	}
-	if err := ValidatePassword(in.Password); err != nil {
-		return nil, err
-	}
 	// Authorise before the expensive hash, so a refused caller costs little.
 	if u.Kind == KindOperator && !p.User.IsOperatorAdmin() {
 		return nil, Errorf(CodeForbidden, "only operator admins create operator users")
@@ -225,29 +242,50 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, in CreateUserInp
 			return nil, Errorf(CodeForbidden, "only the tenant's admins create its users")
 		}
 	}
-	u.PasswordHash = HashPassword(in.Password, s.argon)
+	// Past authorization: a password in the body is refused, whoever sends it.
+	if in.Password != nil {
+		return nil, Errorf(CodeInvalid, "password: users are invited and choose their own password; remove password (the invitation goes to the user's e-mail)")
+	}
+	if password != "" {
+		u.PasswordHash = HashPassword(password, s.argon)
+	}
 	err := s.update(ctx, func(tx *txn) error {
+		var copyTo []string
 		if u.Kind == KindCustomer {
 			t, err := tx.GetTenant(ctx, u.TenantID)
 			if err != nil {
 				return err
 			}
-			if err := s.mayManageCustomers(p, t, "create"); err != nil {
-				return err
-			}
 			if p.User.IsOperatorAdmin() {
-				// The onboarding invitation: one tenant_admin, once.
+				// The onboarding invitation: a tenant_admin, only while
+				// the tenant has no active admin of its own.
 				if !slices.Contains(u.Roles, RoleTenantAdmin) {
 					return Errorf(CodeForbidden, "an operator admin may only create the tenant's first tenant_admin; give roles [\"tenant_admin\"]")
+				}
+				active, err := tenantHasActiveAdmin(ctx, tx, t.ID)
+				if err != nil {
+					return err
+				}
+				if active {
+					return Errorf(CodeForbidden, "tenant %s has its own administrators: only they create its users and roles", t.ID)
+				}
+				if t.AdminInvitedAt != nil {
+					// A second onboarding invitation: the tenant hears of it.
+					copyTo = t.Lockbox.NotificationEmails
 				}
 				t.AdminInvitedAt = &now
 				if err := tx.UpdateTenant(ctx, t); err != nil {
 					return err
 				}
+			} else if err := s.mayManageCustomers(p, t, "create"); err != nil {
+				return err
 			}
 		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
+		}
+		if password == "" && !u.IsServiceAccount() {
+			return tx.invite(u, p, now, copyTo)
 		}
 		typ := EventUserCreated
 		if u.Kind == KindOperator {
@@ -270,8 +308,6 @@ func (s *Service) mayManageCustomers(p *Principal, t *Tenant, action string) err
 		if !p.MFA() {
 			return Errorf(CodeForbidden, "managing users needs a session signed in with a one-time code")
 		}
-		return nil
-	case u.IsOperatorAdmin() && action == "create" && t.AdminInvitedAt == nil:
 		return nil
 	case u.IsOperatorAdmin():
 		return Errorf(CodeForbidden, "tenant %s has its own administrators: only they %s its users and roles", t.ID, action)
@@ -342,14 +378,12 @@ func (s *Service) ListUsers(ctx context.Context, p *Principal, f UserFilter) (Li
 // tenant's admins change its customers; anyone may change their own display
 // name and password. Removing the tenant's last tenant_admin is refused.
 func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in UpdateUserInput) (*User, error) {
-	if in.Password != nil {
-		if err := ValidatePassword(*in.Password); err != nil {
+	var hash string
+	if in.Password != nil || in.CurrentPassword != nil {
+		var err error
+		if hash, err = s.newPassword(ctx, p, id, in); err != nil {
 			return nil, err
 		}
-	}
-	var hash string
-	if in.Password != nil {
-		hash = HashPassword(*in.Password, s.argon)
 	}
 	var out *User
 	err := s.update(ctx, func(tx *txn) error {
@@ -362,6 +396,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 			return err
 		}
 		before := userEventData(u, "before")
+		wasService := u.IsServiceAccount()
 		if in.DisplayName != nil {
 			u.DisplayName = *in.DisplayName
 		}
@@ -384,6 +419,14 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 		}
 		now := s.now()
 		u.UpdatedAt = now
+		if wasService != u.IsServiceAccount() {
+			// An operator admin mints a service account's tokens: they
+			// must not outlive the account turning into a person's (or
+			// a person's into a service account's).
+			if err := tx.DeleteCredentials(ctx, u.ID); err != nil {
+				return err
+			}
+		}
 		if hash != "" {
 			u.PasswordHash = hash
 			// A new password ends the user's other sessions.
@@ -405,9 +448,58 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 		if u.Kind == KindOperator {
 			typ = EventOperatorUserChanged
 		}
-		return tx.emit(NewEvent(logOf(u), typ, p.ID(), now, data))
+		e := NewEvent(logOf(u), typ, p.ID(), now, data)
+		if err := tx.emit(e); err != nil {
+			return err
+		}
+		if hash == "" {
+			return nil
+		}
+		// The owner hears of it: a change they did not make shows.
+		sum, err := tx.accountSummary(u, p.User, now)
+		if err != nil {
+			return err
+		}
+		return tx.enqueueAccountEmail(e, NotifyPasswordChanged, u.Email, sum)
 	})
 	return out, err
+}
+
+// newPassword checks a password change and returns the new hash. Only the
+// user itself changes its password, on a sign-in session (never an API
+// token), giving the current one; a user who lost theirs is re-invited.
+// Every check that costs nothing comes first: the current password is
+// compared (argon2) only for its owner, and the new one hashed after.
+func (s *Service) newPassword(ctx context.Context, p *Principal, id UserID, in UpdateUserInput) (string, error) {
+	switch {
+	case in.Password == nil:
+		return "", Errorf(CodeInvalid, "current_password goes with password: give the new password too")
+	case p.ID() != id:
+		return "", Errorf(CodeForbidden, "only the user itself changes its password; a user who lost it is re-invited (POST /v1/users/{id}/invitation)")
+	case p.CredentialKind != CredentialSession:
+		return "", Errorf(CodeForbidden, "an API token cannot change a password: sign in with your password and change it on that session")
+	case in.CurrentPassword == nil || *in.CurrentPassword == "":
+		return "", Errorf(CodeInvalid, "current_password is required to change the password")
+	}
+	if err := ValidatePassword(*in.Password); err != nil {
+		return "", err
+	}
+	if len(*in.CurrentPassword) > MaxPasswordLen {
+		return "", Errorf(CodeForbidden, "the current password is wrong")
+	}
+	var u *User
+	err := s.view(ctx, func(r Reader) error {
+		var err error
+		u, err = r.GetUser(ctx, id)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if !CheckPassword(*in.CurrentPassword, u.PasswordHash) {
+		return "", Errorf(CodeForbidden, "the current password is wrong")
+	}
+	return HashPassword(*in.Password, s.argon), nil
 }
 
 // activeUser loads a user that is not removed and that p may see.
@@ -507,8 +599,9 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id UserID) error
 const MaxAPITokenLifetime = 366 * 24 * time.Hour
 
 // CreateAPIToken issues a long-lived API token for a user: by the user
-// itself, or by an operator admin for an operator user. No operator can mint
-// a token for a customer user.
+// itself, or by an operator admin for a service account (an operator user
+// whose only role is gateway). Nobody mints a token for another person, so
+// what a token does is always its person's own act (invariant 11).
 func (s *Service) CreateAPIToken(ctx context.Context, p *Principal, id UserID, in CreateTokenInput) (*TokenOutput, error) {
 	if err := ValidateName("name", in.Name); err != nil {
 		return nil, err
@@ -524,8 +617,8 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *Principal, id UserID, i
 			return err
 		}
 		self := p.ID() == u.ID
-		if !self && !(p.User.IsOperatorAdmin() && u.Kind == KindOperator) {
-			return Errorf(CodeForbidden, "only the user itself, or an operator admin for an operator user, creates API tokens")
+		if !self && !(p.User.IsOperatorAdmin() && u.IsServiceAccount()) {
+			return Errorf(CodeForbidden, "only the user itself creates its API tokens (an operator admin, for a gateway service account): nobody acts as another person")
 		}
 		now := s.now()
 		c := &Credential{ID: NewID("cred"), UserID: u.ID, Kind: CredentialAPIToken, Name: in.Name,

@@ -87,6 +87,10 @@ type Reader interface {
 	// secret.
 	GetCredential(ctx context.Context, hash string) (*Credential, error)
 
+	// GetInvitation finds an invitation by the SHA-256 of its token
+	// (accepted, revoked and expired ones too).
+	GetInvitation(ctx context.Context, hash string) (*Invitation, error)
+
 	GetTicket(ctx context.Context, id TicketID) (*Ticket, error)
 	ListTickets(ctx context.Context, f TicketFilter) ([]*Ticket, string, error)
 	ListComments(ctx context.Context, id TicketID) ([]Comment, error)
@@ -134,6 +138,15 @@ type Tx interface {
 	// ends one session, not every one of the user). It fails with
 	// ErrNotFound when no credential has that id.
 	DeleteCredential(ctx context.Context, id string) error
+
+	// CreateInvitation stores a new invitation.
+	CreateInvitation(ctx context.Context, i *Invitation) error
+	// UpdateInvitation stores an invitation's AcceptedAt, RevokedAt and
+	// TOTPPending.
+	UpdateInvitation(ctx context.Context, i *Invitation) error
+	// RevokeInvitations marks every open invitation of a user (neither
+	// accepted nor revoked) revoked at at, and reports how many it revoked.
+	RevokeInvitations(ctx context.Context, u UserID, at time.Time) (int, error)
 
 	CreateTicket(ctx context.Context, t *Ticket) error
 	UpdateTicket(ctx context.Context, t *Ticket) error

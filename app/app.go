@@ -65,6 +65,8 @@ type Config struct {
 	// SweepInterval is how often passed deadlines are applied in the
 	// background (default 1s). Correctness does not depend on it.
 	SweepInterval time.Duration
+	// InvitationTTL is how long an invitation link is valid (default 72h).
+	InvitationTTL time.Duration
 	Logger        *slog.Logger
 	Clock         lockbox.Clock
 	Argon2        *lockbox.Argon2Params
@@ -159,6 +161,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		Store: store, Policy: policy, Clock: c.Clock, Logger: c.Logger, Argon2: c.Argon2,
 		OnCommit: onCommit, Issuer: tokenIssuer{ring: ring, url: c.publicURL()},
 		Notify: lockbox.NotifyConfig{OperatorWebhooks: c.operatorWebhookURLs()}, SecretBox: webhookBox{key},
+		InvitationTTL: c.InvitationTTL,
 	})
 	if c.BootstrapToken != "" {
 		created, err := svc.Bootstrap(ctx, c.BootstrapToken)

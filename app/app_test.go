@@ -75,7 +75,7 @@ func TestSweeperAppliesDeadlines(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn, _ := svc.CreateTenant(ctx, op, lockbox.CreateTenantInput{Name: "T"})
-	eng, err := svc.CreateUser(ctx, op, lockbox.CreateUserInput{Email: "e@x.example", DisplayName: "e", Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}, Password: "password-123456"})
+	eng, err := svc.SeedUser(ctx, op, lockbox.CreateUserInput{Email: "e@x.example", DisplayName: "e", Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}}, "password-123456")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,8 @@ func TestServeDeliversAndReminds(t *testing.T) {
 	}
 	tn, _ := svc.CreateTenant(ctx, op, lockbox.CreateTenantInput{Name: "T"})
 	user := func(in lockbox.CreateUserInput) *lockbox.Principal {
-		in.Password, in.DisplayName = "password-123456", strings.Split(in.Email, "@")[0]
-		u, err := svc.CreateUser(ctx, op, in)
+		in.DisplayName = strings.Split(in.Email, "@")[0]
+		u, err := svc.SeedUser(ctx, op, in, "password-123456")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -132,9 +132,8 @@ func seedTenant(b *testing.B, svc *lockbox.Service, op *lockbox.Principal, name 
 		b.Fatal(err)
 	}
 	mk := func(by *lockbox.Principal, who string, in lockbox.CreateUserInput) *lockbox.Principal {
-		in.Password = "bench-password-123"
 		in.Email, in.DisplayName = who+"@"+name+".example", who
-		u, err := svc.CreateUser(ctx, by, in)
+		u, err := svc.SeedUser(ctx, by, in, "bench-password-123")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -135,9 +135,8 @@ func grantToken(b *testing.B, ctx context.Context, svc *lockbox.Service) (token 
 		b.Fatal(err)
 	}
 	mk := func(by *lockbox.Principal, in lockbox.CreateUserInput) *lockbox.Principal {
-		in.Password = "bench-password-123"
 		in.DisplayName = in.Email
-		u, err := svc.CreateUser(ctx, by, in)
+		u, err := svc.SeedUser(ctx, by, in, "bench-password-123")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -59,3 +59,34 @@ func (c *Client) DeleteUser(ctx context.Context, id lockbox.UserID) error {
 func (c *Client) CreateToken(ctx context.Context, id lockbox.UserID, in lockbox.CreateTokenInput) (*lockbox.TokenOutput, error) {
 	return postID[lockbox.TokenOutput](ctx, c, in, "/v1/users/%s/tokens", string(id))
 }
+
+// Reinvite sends the user a new invitation: the earlier link, the password,
+// second factor, sessions and API tokens end.
+func (c *Client) Reinvite(ctx context.Context, id lockbox.UserID) (*lockbox.User, error) {
+	return postID[lockbox.User](ctx, c, nil, "/v1/users/%s/invitation", string(id))
+}
+
+// RevokeInvitation withdraws the user's open invitation.
+func (c *Client) RevokeInvitation(ctx context.Context, id lockbox.UserID) error {
+	p, err := pathf("/v1/users/%s/invitation", string(id))
+	if err != nil {
+		return err
+	}
+	_, err = c.Do(ctx, http.MethodDelete, p, nil, nil, nil)
+	return err
+}
+
+// GetInvitation describes the invitation of a link's token (no sign-in).
+func (c *Client) GetInvitation(ctx context.Context, token string) (*lockbox.InvitationInfo, error) {
+	return getID[lockbox.InvitationInfo](ctx, c, nil, "/v1/invitations/%s", token)
+}
+
+// InvitationTOTP enrols a TOTP secret with the invitation (shown once).
+func (c *Client) InvitationTOTP(ctx context.Context, token string) (*lockbox.TOTPEnrollment, error) {
+	return postID[lockbox.TOTPEnrollment](ctx, c, nil, "/v1/invitations/%s/totp", token)
+}
+
+// AcceptInvitation sets the invitee's own password (and second factor).
+func (c *Client) AcceptInvitation(ctx context.Context, token string, in lockbox.AcceptInvitationInput) (*lockbox.User, error) {
+	return postID[lockbox.User](ctx, c, in, "/v1/invitations/%s/accept", token)
+}

@@ -117,8 +117,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				victim := &lockbox.User{}
 				e.must(201, "POST", "/v1/users", tg.w.customerAdmin.token, lockbox.CreateUserInput{Email: lockbox.NewID("v") + "@matrix.example", DisplayName: "Victim",
-					Kind: lockbox.KindCustomer, TenantID: tg.w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleMember}, Password: "correct horse battery staple"}, victim)
+					Kind: lockbox.KindCustomer, TenantID: tg.w.tenant.ID, Roles: []lockbox.Role{lockbox.RoleMember}}, victim)
 				ids := map[string]string{"tenant": string(tg.w.tenant.ID), "request": string(tg.request.ID), "ticket": string(tg.ticket.ID), "user": string(victim.ID)}
+				if strings.Contains(v.op.Path, "{token}") {
+					ids["invitation"] = e.invitationToken(victim.Email)
+				}
 				path, _ := fillPath(v.op.Path, ids)
 				path += authzQuery(v.op, tg)
 				token := tokens[caller]
@@ -214,6 +217,11 @@ func parseAuthzTable(t *testing.T, text string) map[string]map[string]string {
 //     the rest is refused. Its POST /v1/me/totp is 403 because its API
 //     token is not an MFA session while TOTP is on (a state answer like any
 //     other user's).
+//   - The invitation operations are public: the token of the link is the
+//     credential, so every caller holding it gets past (each cell invites
+//     a fresh user and uses its link). Re-inviting or withdrawing an
+//     invitation is the tenant's admins' (operators: only a tenant's admin
+//     while it has none active, and operator users).
 //   - POST /v1/auth/login is public; the body's wrong password is what
 //     answers 401, for everyone.
 //   - POST /v1/auth/logout acts on the caller's own session, so "own" and
@@ -225,7 +233,9 @@ const authzExpect = `
 #                                                    op_admin   engineer   lead       gateway    cust_admin approver   member     other_cust nobody     expired
 DELETE /v1/users/{id}                                403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
 GET /.well-known/jwks.json                           ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
+DELETE /v1/users/{id}/invitation                     403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
 GET /v1/admin/policy                                 ok/ok      ok/ok      ok/ok      403/403    403/403    403/403    403/403    403/403    401/401    401/401
+GET /v1/invitations/{token}                          ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
 GET /v1/log/key                                      ok/ok      ok/ok      ok/ok      403/403    ok/ok      ok/ok      403/403    ok/ok      401/401    401/401
 GET /v1/me                                           ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
 GET /v1/requests                                     ok/ok      ok/ok      ok/ok      403/403    ok/404     ok/404     403/403    404/ok     401/401    401/401
@@ -248,6 +258,8 @@ PATCH /v1/tenants/{id}/lockbox                       403/403    403/403    403/4
 PATCH /v1/users/{id}                                 403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
 POST /v1/access-events                               403/403    403/403    403/403    ok/ok      403/403    403/403    403/403    403/403    401/401    401/401
 POST /v1/admin/policy/reload                         ok/ok      403/403    403/403    403/403    403/403    403/403    403/403    403/403    401/401    401/401
+POST /v1/invitations/{token}/accept                  ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
+POST /v1/invitations/{token}/totp                    ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
 POST /v1/auth/login                                  401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401
 POST /v1/auth/logout                                 ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
 POST /v1/me/totp                                     ok/ok      ok/ok      ok/ok      403/403    ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
@@ -266,6 +278,7 @@ POST /v1/tickets                                     ok/ok      ok/ok      ok/ok
 POST /v1/tickets/{id}/comments                       ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
 POST /v1/tickets/{id}/resolve                        ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
 POST /v1/users                                       403/403    403/403    403/403    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
+POST /v1/users/{id}/invitation                       403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
 POST /v1/users/{id}/tokens                           403/403    404/404    404/404    404/404    403/404    403/404    403/404    404/403    401/401    401/401
 `
 
@@ -315,7 +328,9 @@ func authzBody(op apiOperation, tg *authzTarget) any {
 		return map[string]any{"body": "matrix"}
 	case "POST /v1/users":
 		return map[string]any{"email": lockbox.NewID("u") + "@matrix.example", "display_name": "M", "kind": "customer", "tenant_id": tenant,
-			"roles": []string{"member"}, "password": "correct horse battery staple"}
+			"roles": []string{"member"}}
+	case "POST /v1/invitations/{token}/accept":
+		return map[string]any{"password": "a password of my own"}
 	case "PATCH /v1/users/{id}":
 		return map[string]any{"display_name": "Renamed"}
 	case "POST /v1/users/{id}/tokens":

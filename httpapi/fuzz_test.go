@@ -150,7 +150,7 @@ func TestFuzzReachesEveryOperation(t *testing.T) {
 	if len(ops) < 40 {
 		t.Fatalf("the OpenAPI document lists %d operations; expected the whole API", len(ops))
 	}
-	ids := map[string]string{"tenant": "t", "request": "r", "ticket": "k", "user": "u"}
+	ids := map[string]string{"tenant": "t", "request": "r", "ticket": "k", "user": "u", "invitation": "lbx_i_x"}
 	for _, op := range ops {
 		if _, ok := fillPath(op.Path, ids); !ok {
 			t.Errorf("%s %s: a path parameter FuzzAPIRequests cannot fill: add its kind to the fuzz target's ids", op.Method, op.Path)

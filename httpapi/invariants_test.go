@@ -296,7 +296,7 @@ func TestInvariant4TenantIsolation(t *testing.T) {
 			{"PATCH", "/v1/users/" + string(a.member.ID), b.customerAdmin.token, lockbox.UpdateUserInput{Roles: &[]lockbox.Role{lockbox.RoleLockboxApprover}}},
 			{"DELETE", "/v1/users/" + string(a.member.ID), b.customerAdmin.token, nil},
 			{"POST", "/v1/users/" + string(a.member.ID) + "/tokens", b.customerAdmin.token, lockbox.CreateTokenInput{Name: "x"}},
-			{"POST", "/v1/users", b.customerAdmin.token, lockbox.CreateUserInput{Email: "intruder@example.com", DisplayName: "i", Kind: lockbox.KindCustomer, TenantID: a.tenant.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}, Password: "long enough password"}},
+			{"POST", "/v1/users", b.customerAdmin.token, lockbox.CreateUserInput{Email: "intruder@example.com", DisplayName: "i", Kind: lockbox.KindCustomer, TenantID: a.tenant.ID, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}},
 		}
 		before := e.must(200, "GET", reqPath(ra.ID), a.engineer.token, nil, nil).Body
 		for _, c := range calls {
@@ -570,7 +570,7 @@ func TestInvariant8NoSecretsInLogsOrDatabase(t *testing.T) {
 	var sessions, apiTokens, passwords, totpSecrets []string
 	// A password change first (it ends the user's other sessions).
 	oldPassword, newPassword := w.member.password, "a brand new passphrase 42"
-	e.must(200, "PATCH", "/v1/users/"+string(w.member.ID), w.member.token, lockbox.UpdateUserInput{Password: &newPassword}, nil)
+	e.must(200, "PATCH", "/v1/users/"+string(w.member.ID), w.member.token, lockbox.UpdateUserInput{Password: &newPassword, CurrentPassword: &oldPassword}, nil)
 	passwords = append(passwords, oldPassword)
 	w.member.password = newPassword
 	w.member.token = e.loginMFA(w.member)
@@ -592,8 +592,8 @@ func TestInvariant8NoSecretsInLogsOrDatabase(t *testing.T) {
 		owner  lockbox.UserID
 		issuer string
 	}{
-		{w.engineer.ID, w.engineer.token}, {w.engineer.ID, w.opAdmin.token}, {w.customerAdmin.ID, w.customerAdmin.token},
-		{w.opAdmin.ID, e.admin}, {w.approver.ID, w.approver.token},
+		{w.engineer.ID, w.engineer.token}, {w.lead.ID, w.lead.token}, {w.customerAdmin.ID, w.customerAdmin.token},
+		{w.opAdmin.ID, w.opAdmin.token}, {w.approver.ID, w.approver.token},
 	} {
 		var tok lockbox.TokenOutput
 		e.must(201, "POST", "/v1/users/"+string(c.owner)+"/tokens", c.issuer, lockbox.CreateTokenInput{Name: "automation"}, &tok)
@@ -724,9 +724,9 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 		body         any
 	}
 	attempts := []attempt{
-		{"create_second_tenant_admin", "POST", "/v1/users", lockbox.CreateUserInput{Email: "second-admin@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}, Password: newPassword}},
-		{"create_approver", "POST", "/v1/users", lockbox.CreateUserInput{Email: "op-approver@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}, Password: newPassword}},
-		{"create_member", "POST", "/v1/users", lockbox.CreateUserInput{Email: "op-member@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleMember}, Password: newPassword}},
+		{"create_second_tenant_admin", "POST", "/v1/users", lockbox.CreateUserInput{Email: "second-admin@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}}},
+		{"create_approver", "POST", "/v1/users", lockbox.CreateUserInput{Email: "op-approver@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}},
+		{"create_member", "POST", "/v1/users", lockbox.CreateUserInput{Email: "op-member@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleMember}}},
 		{"promote_member", "PATCH", "/v1/users/" + string(w.member.ID), lockbox.UpdateUserInput{Roles: &[]lockbox.Role{lockbox.RoleLockboxApprover}}},
 		{"promote_member_to_admin", "PATCH", "/v1/users/" + string(w.member.ID), lockbox.UpdateUserInput{Roles: &[]lockbox.Role{lockbox.RoleTenantAdmin}}},
 		{"demote_approver", "PATCH", "/v1/users/" + string(w.approver.ID), lockbox.UpdateUserInput{Roles: &[]lockbox.Role{lockbox.RoleMember}}},
@@ -789,7 +789,7 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 		var t2 lockbox.Tenant
 		e.must(201, "POST", "/v1/tenants", e.admin, lockbox.CreateTenantInput{Name: "Fresh"}, &t2)
 		for _, roles := range [][]lockbox.Role{{lockbox.RoleLockboxApprover}, {lockbox.RoleMember}, {lockbox.RoleLockboxApprover, lockbox.RoleMember}} {
-			res := e.call("POST", "/v1/users", e.admin, lockbox.CreateUserInput{Email: "pre@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: t2.ID, Roles: roles, Password: newPassword})
+			res := e.call("POST", "/v1/users", e.admin, lockbox.CreateUserInput{Email: "pre@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: t2.ID, Roles: roles})
 			if res.Status != 403 {
 				t.Errorf("operator creates a %v before onboarding: %d %s, want 403", roles, res.Status, res.Body)
 			}
@@ -804,7 +804,7 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 		}
 		// The invitation is spent, for every operator admin.
 		for _, tok := range []string{e.admin, w.opAdmin.token} {
-			res := e.call("POST", "/v1/users", tok, lockbox.CreateUserInput{Email: "again@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: t2.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}, Password: newPassword})
+			res := e.call("POST", "/v1/users", tok, lockbox.CreateUserInput{Email: "again@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: t2.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}})
 			if res.Status != 403 {
 				t.Errorf("a second invitation: %d %s, want 403", res.Status, res.Body)
 			}
@@ -857,7 +857,7 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 		users := e.usersState(w)
 		n := e.eventCount(tid)
 		for _, a := range []attempt{
-			{"create", "POST", "/v1/users", lockbox.CreateUserInput{Email: "nomfa@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}, Password: newPassword}},
+			{"create", "POST", "/v1/users", lockbox.CreateUserInput{Email: "nomfa@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}},
 			{"promote", "PATCH", "/v1/users/" + string(w.member.ID), lockbox.UpdateUserInput{Roles: &[]lockbox.Role{lockbox.RoleLockboxApprover}}},
 			{"delete", "DELETE", "/v1/users/" + string(w.member.ID), nil},
 			{"lockbox", "PATCH", lockboxPath, map[string]any{"enabled": false}},
@@ -898,14 +898,14 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 		// Nor does a tenant admin create operator staff, least of all
 		// internal approvers.
 		for _, roles := range [][]lockbox.Role{{lockbox.RoleEngineer}, {lockbox.RoleOperatorAdmin}} {
-			res := e.call("POST", "/v1/users", w.customerAdmin.token, lockbox.CreateUserInput{Email: "fake-lead@example.com", DisplayName: "x", Kind: lockbox.KindOperator, Roles: roles, Groups: []string{"support-leads"}, Password: newPassword})
+			res := e.call("POST", "/v1/users", w.customerAdmin.token, lockbox.CreateUserInput{Email: "fake-lead@example.com", DisplayName: "x", Kind: lockbox.KindOperator, Roles: roles, Groups: []string{"support-leads"}})
 			if res.Status != 403 {
 				t.Errorf("tenant admin creates an operator %v: %d %s, want 403", roles, res.Status, res.Body)
 			}
 		}
 		e.must(401, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: "fake-lead@example.com", Password: newPassword}, nil)
 		for _, tok := range []string{w.approver.token, adminToken.Token} {
-			if res := e.call("POST", "/v1/users", tok, lockbox.CreateUserInput{Email: "sneaky@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}, Password: newPassword}); res.Status != 403 {
+			if res := e.call("POST", "/v1/users", tok, lockbox.CreateUserInput{Email: "sneaky@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleLockboxApprover}}); res.Status != 403 {
 				t.Errorf("create a user without an admin's MFA session: %d %s, want 403", res.Status, res.Body)
 			}
 		}
@@ -970,7 +970,7 @@ func TestInvariant10OnlyTheTenantManagesItsUsers(t *testing.T) {
 			t.Errorf("demoting the new last tenant_admin: %d %s, want 409", res.Status, res.Body)
 		}
 		// The former admin no longer manages users.
-		if res := e.call("POST", "/v1/users", w.customerAdmin.token, lockbox.CreateUserInput{Email: "late@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleMember}, Password: newPassword}); res.Status != 403 {
+		if res := e.call("POST", "/v1/users", w.customerAdmin.token, lockbox.CreateUserInput{Email: "late@example.com", DisplayName: "x", Kind: lockbox.KindCustomer, TenantID: tid, Roles: []lockbox.Role{lockbox.RoleMember}}); res.Status != 403 {
 			t.Errorf("a demoted admin creates a user: %d %s, want 403", res.Status, res.Body)
 		}
 	})

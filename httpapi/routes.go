@@ -130,7 +130,7 @@ func (s *Server) apiRoutes() []route {
 			param{"type", "only events of this type"}, pageParams[0],
 			param{"page_token", "the next_page_token of the previous page (an index, like after)"}),
 
-		op("POST", "/v1/users", 201, "Create a user", "operator_admin: operator users and a tenant's first tenant_admin; tenant_admin: its tenant's users",
+		op("POST", "/v1/users", 201, "Create and invite a user: a single-use link goes to the user's e-mail to choose their own password (and enrol TOTP where the roles need it); a password in the body is refused (422). A gateway service account is not invited", "operator_admin: operator users, and a tenant's tenant_admin while the tenant has no active admin; tenant_admin (MFA): its tenant's users",
 			func(c *call, in *lockbox.CreateUserInput) (*lockbox.User, error) {
 				return svc.CreateUser(c.ctx, c.p, *in)
 			}),
@@ -150,18 +150,50 @@ func (s *Server) apiRoutes() []route {
 			func(c *call, _ *none) (*lockbox.User, error) {
 				return svc.GetUser(c.ctx, c.p, lockbox.UserID(c.path("id")))
 			}),
-		op("PATCH", "/v1/users/{id}", 200, "Change a user's name, roles, groups, isolation or password", "operator_admin: operator users; tenant_admin: its tenant's users; anyone: own name and password",
+		op("PATCH", "/v1/users/{id}", 200, "Change a user's name, roles, groups or isolation; or one's own password, with current_password, on a sign-in session (never an API token): the other sessions and tokens end and the owner is e-mailed", "operator_admin: operator users; tenant_admin: its tenant's users; anyone: own name; only the user itself, on a session: own password",
 			func(c *call, in *lockbox.UpdateUserInput) (*lockbox.User, error) {
+				if in.CurrentPassword != nil {
+					// Guesses of the current password count like sign-ins.
+					if err := s.limiter.allow(clientIP(c.r), c.p.User.Email); err != nil {
+						return nil, err
+					}
+				}
 				return svc.UpdateUser(c.ctx, c.p, lockbox.UserID(c.path("id")), *in)
 			}),
 		op("DELETE", "/v1/users/{id}", 204, "Remove a user: its sessions and tokens end", "operator_admin: operator users; tenant_admin: its tenant's users",
 			func(c *call, _ *none) (*struct{}, error) {
 				return nil, svc.DeleteUser(c.ctx, c.p, lockbox.UserID(c.path("id")))
 			}),
-		op("POST", "/v1/users/{id}/tokens", 201, "Create a long-lived API token, shown once", "the user itself; operator_admin for operator users",
+		op("POST", "/v1/users/{id}/tokens", 201, "Create a long-lived API token, shown once", "the user itself; operator_admin for a gateway service account",
 			func(c *call, in *lockbox.CreateTokenInput) (*lockbox.TokenOutput, error) {
 				return svc.CreateAPIToken(c.ctx, c.p, lockbox.UserID(c.path("id")), *in)
 			}),
+		op("POST", "/v1/users/{id}/invitation", 200, "Send the user a new invitation (a lost password, an expired link): the earlier link, the password, second factor, sessions and API tokens end. The operator's invitation of a tenant's admin is also told to the tenant's notification_emails", "operator_admin: operator users, and a tenant's tenant_admin while the tenant has no active admin; tenant_admin (MFA): its tenant's users",
+			func(c *call, _ *none) (*lockbox.User, error) {
+				return svc.Reinvite(c.ctx, c.p, lockbox.UserID(c.path("id")))
+			}),
+		op("DELETE", "/v1/users/{id}/invitation", 204, "Withdraw the user's open invitation: its link stops working", "as POST /v1/users/{id}/invitation",
+			func(c *call, _ *none) (*struct{}, error) {
+				return nil, svc.RevokeInvitation(c.ctx, c.p, lockbox.UserID(c.path("id")))
+			}),
+		op("GET", "/v1/invitations/{token}", 200, "Who an invitation is for, its roles, and whether accepting needs a second factor", "the holder of the invitation link (the token is the credential)",
+			func(c *call, _ *none) (*lockbox.InvitationInfo, error) {
+				return svc.GetInvitation(c.ctx, c.path("token"))
+			}).public(),
+		op("POST", "/v1/invitations/{token}/totp", 201, "Enrol a TOTP secret with the invitation (shown once; calling again replaces it); accepting with one of its codes makes it the user's second factor", "the holder of the invitation link",
+			func(c *call, _ *none) (*lockbox.TOTPEnrollment, error) {
+				if err := s.throttleInvitation(c); err != nil {
+					return nil, err
+				}
+				return svc.InvitationTOTP(c.ctx, c.path("token"))
+			}).public(),
+		op("POST", "/v1/invitations/{token}/accept", 200, "Accept the invitation: set one's own password (and, with otp, the enrolled second factor) in one step; the link is spent. Then sign in", "the holder of the invitation link",
+			func(c *call, in *lockbox.AcceptInvitationInput) (*lockbox.User, error) {
+				if err := s.throttleInvitation(c); err != nil {
+					return nil, err
+				}
+				return svc.AcceptInvitation(c.ctx, c.path("token"), *in)
+			}).public(),
 
 		op("POST", "/v1/tickets", 201, "Open a support ticket", "the tenant's customers; operators",
 			func(c *call, in *lockbox.CreateTicketInput) (*lockbox.Ticket, error) {
@@ -289,6 +321,13 @@ func (s *Server) apiRoutes() []route {
 		)
 	}
 	return rs
+}
+
+// throttleInvitation counts a step of an invitation link (each may check a
+// one-time code) against the sign-in limits: per client address, and per
+// link as if it were an account.
+func (s *Server) throttleInvitation(c *call) error {
+	return s.limiter.allow(clientIP(c.r), "invitation:"+lockbox.HashSecret(c.path("token"))[:16])
 }
 
 // listEvents pages through a tenant's log by index.

@@ -27,6 +27,9 @@ type Email struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Sensitive marks an e-mail holding a secret (an invitation link):
+	// its body is never written to a log.
+	Sensitive bool
 }
 
 // Mailer sends e-mails.
@@ -225,7 +228,11 @@ func NewLogMailer(log *slog.Logger, keep int) *LogMailer {
 
 // Send implements Mailer.
 func (m *LogMailer) Send(_ context.Context, e *Email) error {
-	m.log.Info("e-mail (no --smtp-url: logged, not sent)", "to", e.To, "subject", e.Subject, "notification", e.ID, "body", e.Text)
+	body := e.Text
+	if e.Sensitive {
+		body = "(withheld: it holds a single-use invitation link, which is never logged; configure --smtp-url to send invitations)"
+	}
+	m.log.Info("e-mail (no --smtp-url: logged, not sent)", "to", e.To, "subject", e.Subject, "notification", e.ID, "body", body)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sent = append(m.sent, *e)

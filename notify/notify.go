@@ -296,6 +296,13 @@ func (w *Worker) send(ctx context.Context, n *lockbox.Notification) error {
 	}
 	switch n.Channel {
 	case lockbox.ChannelEmail:
+		if a := p.Account; a != nil && a.SealedToken != "" {
+			tok, err := lockbox.OpenInvitationToken(w.c.SecretBox, a)
+			if err != nil {
+				return permanent(err)
+			}
+			a.Token = tok
+		}
 		msg, err := RenderEmail(n, &p, w.c.PublicURL)
 		if err != nil {
 			return permanent(err)

@@ -34,7 +34,79 @@ var funcs = map[string]any{
 var (
 	textTmpl = texttemplate.Must(texttemplate.New("email.txt.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/email.txt.tmpl"))
 	htmlTmpl = htmltemplate.Must(htmltemplate.New("email.html.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/email.html.tmpl"))
+
+	accountText = texttemplate.Must(texttemplate.New("account.txt.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/account.txt.tmpl"))
+	accountHTML = htmltemplate.Must(htmltemplate.New("account.html.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/account.html.tmpl"))
 )
+
+// accountData is what the account e-mail templates render.
+type accountData struct {
+	Subject, Headline, Intro, Action, Link, Note string
+	Roles                                        []string
+	Copy                                         bool
+	A                                            *lockbox.AccountSummary
+}
+
+// InvitationLink is the link of an invitation: <public-url>/invitations/<token>.
+func InvitationLink(publicURL, token string) string {
+	return strings.TrimRight(publicURL, "/") + "/invitations/" + token
+}
+
+// renderAccountEmail renders an e-mail about a user's account: an
+// invitation (with its link, whose token the worker opened into a.Token),
+// the notice of an operator's invitation to a tenant's notification
+// e-mails (no link), or a password change.
+func renderAccountEmail(n *lockbox.Notification, a *lockbox.AccountSummary, publicURL string) (*Email, error) {
+	d := accountData{A: a}
+	for _, r := range a.Roles {
+		d.Roles = append(d.Roles, string(r))
+	}
+	who := a.ActorName
+	if who == "" {
+		who = "an administrator"
+	}
+	org := "lockbox"
+	if a.TenantName != "" {
+		org = a.TenantName + "'s lockbox"
+	}
+	sensitive := false
+	switch n.Kind {
+	case lockbox.NotifyInvitation:
+		if a.Token == "" {
+			return nil, errors.New("the invitation e-mail has no link to send")
+		}
+		d.Subject = fmt.Sprintf("[lockbox] You are invited to %s", org)
+		d.Headline = "You are invited to lockbox"
+		d.Intro = fmt.Sprintf("%s invited you (%s) to %s. Choose your own password with the link below; nobody else knows or sets it.", who, a.Email, org)
+		if a.SecondFactor {
+			d.Intro += " Your roles need a second factor: you enrol an authenticator app (TOTP) in the same step."
+		}
+		d.Action, d.Link = "Accept the invitation (the link works once):", InvitationLink(publicURL, a.Token)
+		d.Note = "If you did not expect this invitation, do not use the link and tell your administrator."
+		sensitive = true
+	case lockbox.NotifyInvitationNotice:
+		d.Subject = fmt.Sprintf("[lockbox] %s was invited as an administrator of %s", a.Email, a.TenantName)
+		d.Headline = "The operator invited an administrator of your organisation"
+		d.Intro = fmt.Sprintf("%s invited %s <%s> as %s of %s. The invitation link went to that address only. If you do not know this person, tell your operator's support at once.",
+			who, a.Name, a.Email, strings.Join(d.Roles, ", "), a.TenantName)
+		d.Copy = true
+	case lockbox.NotifyPasswordChanged:
+		d.Subject = "[lockbox] Your password was changed"
+		d.Headline = "Your lockbox password was changed"
+		d.Intro = fmt.Sprintf("The password of your account %s was changed at %s; every other session and API token of yours ended.", a.Email, funcs["time"].(func(any) string)(a.At))
+		d.Note = "If you did not change it, tell your administrator at once: they can re-invite you, which ends the changed password."
+	default:
+		return nil, fmt.Errorf("no account e-mail for notification kind %q", n.Kind)
+	}
+	var text, html bytes.Buffer
+	if err := accountText.Execute(&text, d); err != nil {
+		return nil, fmt.Errorf("rendering the text part: %w", err)
+	}
+	if err := accountHTML.Execute(&html, d); err != nil {
+		return nil, fmt.Errorf("rendering the HTML part: %w", err)
+	}
+	return &Email{ID: n.ID, To: n.Recipient, Subject: d.Subject, Text: text.String(), HTML: html.String(), Sensitive: sensitive}, nil
+}
 
 // emailData is what the templates render.
 type emailData struct {
@@ -55,6 +127,9 @@ func RequestLink(publicURL string, id lockbox.RequestID) string {
 // RenderEmail renders the e-mail of a notification: subject, plain text and
 // HTML, from the embedded templates.
 func RenderEmail(n *lockbox.Notification, p *lockbox.NotificationPayload, publicURL string) (*Email, error) {
+	if p.Account != nil {
+		return renderAccountEmail(n, p.Account, publicURL)
+	}
 	r := p.Request
 	if r == nil {
 		return nil, errors.New("the notification has no request to tell of")

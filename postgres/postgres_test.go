@@ -165,7 +165,7 @@ func TestWithSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"access_records", "comments", "credentials", "events", "goose_db_version", "log_heads", "notifications", "requests", "reviews", "revocations", "secrets", "tenants", "tickets", "tree_heads", "tree_nodes", "users"}
+	want := []string{"access_records", "comments", "credentials", "events", "goose_db_version", "invitations", "log_heads", "notifications", "requests", "reviews", "revocations", "secrets", "tenants", "tickets", "tree_heads", "tree_nodes", "users"}
 	if strings.Join(tables, ",") != strings.Join(want, ",") {
 		t.Errorf("tables in schema %s: %v, want %v", schema, tables, want)
 	}

@@ -39,6 +39,7 @@ func All(t *testing.T, newStore func(t *testing.T) lockbox.Store) {
 		{"CountTenantAdmins", testCountTenantAdmins},
 		{"CredentialRoundTrip", testCredentialRoundTrip},
 		{"DeleteCredential", testDeleteCredential},
+		{"Invitations", testInvitations},
 		{"TicketRoundTrip", testTicketRoundTrip},
 		{"Comments", testComments},
 		{"RequestRoundTrip", testRequestRoundTrip},

@@ -40,17 +40,17 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 		again(http.StatusUnprocessableEntity, sentence(err.Error()))
 		return
 	}
-	// The check opens a session that the change below ends with all others.
-	if _, err := h.svc.Login(ctx, lockbox.LoginInput{Email: s.U().Email, Password: current}); err != nil {
-		again(http.StatusUnauthorized, "The current password is wrong: type it again.")
-		return
-	}
-	if _, err := h.svc.UpdateUser(ctx, s.P, s.U().ID, lockbox.UpdateUserInput{Password: &next}); err != nil {
+	// The service checks the current password, on this session only.
+	if _, err := h.svc.UpdateUser(ctx, s.P, s.U().ID, lockbox.UpdateUserInput{Password: &next, CurrentPassword: &current}); err != nil {
+		if lockbox.ErrorCodeOf(err) == lockbox.CodeForbidden {
+			again(http.StatusForbidden, sentence(err.Error())+" Type it again.")
+			return
+		}
 		h.fail(w, r, s, err, "/account")
 		return
 	}
 	clearCookie(w, r, sessionCookie)
-	h.done(w, r, "/signin", "Password changed, and every session and API token of yours ended: sign in again with the new password.")
+	h.done(w, r, "/signin", "Password changed, and every session and API token of yours ended: sign in again with the new password. We e-mailed you about the change.")
 }
 
 type apiTokenView struct {
@@ -61,8 +61,8 @@ type apiTokenView struct {
 
 func (apiTokenView) title() string { return "API token" }
 
-// createAPIToken makes a long-lived API token for a user (oneself, or an
-// operator user for an operator admin) and shows it once.
+// createAPIToken makes a long-lived API token for a user (oneself, or a
+// gateway service account for an operator admin) and shows it once.
 func (h *Handler) createAPIToken(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	id := lockbox.UserID(r.PathValue("id"))

@@ -98,7 +98,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	in := lockbox.CreateUserInput{
 		Email: strings.TrimSpace(r.PostFormValue("email")), DisplayName: strings.TrimSpace(r.PostFormValue("display_name")),
-		Kind: lockbox.KindOperator, Password: r.PostFormValue("password"),
+		Kind:   lockbox.KindOperator,
 		Groups: splitLines(r.PostFormValue("groups")), Isolated: r.PostFormValue("isolated") == "on",
 	}
 	for _, role := range r.PostForm["roles"] {
@@ -119,14 +119,34 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, s *session)
 		h.fail(w, r, s, err, back)
 		return
 	}
-	h.done(w, r, back, "User "+u.Email+" created. Give them their password; they set up their one-time codes when they first sign in.")
+	msg := "User " + u.Email + " created and invited: they receive a single-use link to choose their own password (and set up one-time codes)."
+	if u.IsServiceAccount() {
+		msg = "Service account " + u.Email + " created: it never signs in; create an API token for it below."
+	}
+	h.done(w, r, back, msg)
+}
+
+// reinviteUser sends a user a new invitation (a lost password, or an
+// invitation that expired): their password, one-time codes, sessions and
+// tokens end, and they choose new ones through the link.
+func (h *Handler) reinviteUser(w http.ResponseWriter, r *http.Request, s *session) {
+	id := lockbox.UserID(r.PathValue("id"))
+	u, err := h.svc.Reinvite(r.Context(), s.P, id)
+	if err != nil {
+		h.fail(w, r, s, err, userURL(id))
+		return
+	}
+	h.done(w, r, userURL(id), "Sent "+u.Email+" a new invitation; the earlier link, password and sessions no longer work.")
 }
 
 type userView struct {
 	U       *lockbox.User
 	Roles   []lockbox.Role
 	CanEdit bool
-	Confirm bool // removal asked, to be confirmed
+	// CanReinvite: the form to send a new invitation (the service decides;
+	// an operator admin may for a tenant's admin while it has no active one).
+	CanReinvite bool
+	Confirm     bool // removal asked, to be confirmed
 }
 
 func (v *userView) title() string { return "User " + v.U.Email }
@@ -151,7 +171,8 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, s, err, "/users")
 		return
 	}
-	h.render(w, r, s, http.StatusOK, "user", &userView{U: u, Roles: lockbox.RolesOf(u.Kind), CanEdit: mayEdit(s, u)})
+	h.render(w, r, s, http.StatusOK, "user", &userView{U: u, Roles: lockbox.RolesOf(u.Kind), CanEdit: mayEdit(s, u),
+		CanReinvite: !u.IsServiceAccount() && u.ID != s.U().ID && (mayEdit(s, u) || (s.OperatorAdmin() && u.HasRole(lockbox.RoleTenantAdmin)))})
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, s *session) {

@@ -152,8 +152,8 @@ func (e *env) seed() {
 		t.Fatal(err)
 	}
 	add := func(creator *lockbox.Principal, name string, in lockbox.CreateUserInput) *lockbox.Principal {
-		in.Password, in.Email, in.DisplayName = testPassword, name+"@"+domain(in), strings.ToUpper(name[:1])+name[1:]
-		u, err := svc.CreateUser(ctx, creator, in)
+		in.Email, in.DisplayName = name+"@"+domain(in), strings.ToUpper(name[:1])+name[1:]
+		u, err := svc.SeedUser(ctx, creator, in, testPassword)
 		if err != nil {
 			t.Fatalf("creating %s: %v", name, err)
 		}
@@ -332,7 +332,7 @@ func (e *env) recordAccess(id lockbox.RequestID, what string) {
 		e.t.Fatal(err)
 	}
 	gw, err := e.svc.CreateUser(ctx, op, lockbox.CreateUserInput{Email: "gateway-" + string(id) + "@operator.example", DisplayName: "Gateway",
-		Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleGateway}, Password: testPassword})
+		Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleGateway}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -17,6 +17,10 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /totp", h.page(h.totpPage))
 	m.HandleFunc("POST /totp/start", h.page(h.totpStart))
 	m.HandleFunc("POST /totp/verify", h.page(h.totpVerify))
+	// An invitation link: the token in the path is the only credential.
+	m.HandleFunc("GET /invitations/{token}", h.invitationPage)
+	m.HandleFunc("POST /invitations/{token}/totp", h.invitationTOTP)
+	m.HandleFunc("POST /invitations/{token}/accept", h.invitationAccept)
 
 	m.HandleFunc("GET /{$}", h.page(h.home))
 
@@ -55,6 +59,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /users/{id}", h.page(h.userPage))
 	m.HandleFunc("POST /users/{id}", h.page(h.updateUser))
 	m.HandleFunc("POST /users/{id}/remove", h.page(h.removeUser))
+	m.HandleFunc("POST /users/{id}/invitation", h.page(h.reinviteUser))
 	m.HandleFunc("POST /users/{id}/tokens", h.page(h.createAPIToken))
 	m.HandleFunc("GET /account", h.page(h.account))
 	m.HandleFunc("POST /account/password", h.page(h.changePassword))

@@ -163,8 +163,10 @@ func concretePort(addr string) (string, error) {
 }
 
 // seedDemo creates the demo's tenant, people and ticket through the
-// service's use cases, exactly as the API would: the operator admin
-// onboards the tenant's first admin, who adds the approver.
+// service's use cases: the operator admin onboards the tenant's first
+// admin, who adds the approver. Unlike the API, which only invites people
+// (they choose their own password), the demo seeds them with a password it
+// prints on purpose (SeedUser, which the HTTP API does not offer).
 func seedDemo(ctx context.Context, svc *lockbox.Service, token string) (*demoWorld, error) {
 	if token == "" {
 		token = lockbox.NewSecret("demo_")
@@ -181,8 +183,7 @@ func seedDemo(ctx context.Context, svc *lockbox.Service, token string) (*demoWor
 		return nil, err
 	}
 	add := func(creator *lockbox.Principal, role, profile string, in lockbox.CreateUserInput) (*demoPerson, error) {
-		in.Password = demoPassword
-		u, err := svc.CreateUser(ctx, creator, in)
+		u, err := svc.SeedUser(ctx, creator, in, demoPassword)
 		if err != nil {
 			return nil, err
 		}
@@ -230,10 +231,11 @@ func seedDemo(ctx context.Context, svc *lockbox.Service, token string) (*demoWor
 		return nil, err
 	}
 	// The gateway's service account: it may read the revocation feed and
-	// record accesses, nothing else, and signs in with an API token.
+	// record accesses, nothing else, and signs in with an API token (it has
+	// no password and is not invited).
 	gw, err := svc.CreateUser(ctx, op, lockbox.CreateUserInput{
 		Email: "gateway@operator.example", DisplayName: "Mailbox gateway", Kind: lockbox.KindOperator,
-		Roles: []lockbox.Role{lockbox.RoleGateway}, Password: lockbox.NewSecret("pw_")})
+		Roles: []lockbox.Role{lockbox.RoleGateway}})
 	if err != nil {
 		return nil, err
 	}

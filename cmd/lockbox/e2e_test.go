@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/app"
+	"github.com/lockbox-dev/lockbox/notify"
 )
 
 // testClock is the server's and the command line's clock, moved by hand.
@@ -41,6 +43,32 @@ func (h *harness) okJSON(v any, args ...string) {
 		h.t.Fatalf("lockbox %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// invitationToken delivers the server's due e-mails and returns the token of
+// the newest invitation link sent to addr (the e-mails without --smtp-url
+// are kept in memory; the link is never logged).
+func invitationToken(t *testing.T, srv *app.Server, addr string) string {
+	t.Helper()
+	for {
+		n, err := srv.Notifier.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	sent := srv.Mailer.(*notify.LogMailer).Sent()
+	for i := len(sent) - 1; i >= 0; i-- {
+		if m := invitationLinkRE.FindStringSubmatch(sent[i].Text); m != nil && sent[i].To == addr {
+			return m[1]
+		}
+	}
+	t.Fatalf("no invitation e-mail to %s", addr)
+	return ""
+}
+
+var invitationLinkRE = regexp.MustCompile(`/invitations/(lbx_i_[A-Za-z0-9_-]+)`)
 
 // TestEndToEnd walks the lockbox workflow through the command line against
 // a real server (SQLite store, service, HTTP API): an operator admin sets up
@@ -74,12 +102,12 @@ func TestEndToEnd(t *testing.T) {
 	tid := string(tenant.ID)
 	const pw = "correct horse battery"
 	var ann, eve, lea lockbox.User
-	h.okJSON(&ann, "--token", boot, "user", "create", "--email", "ann@acme.test", "--name", "Ann", "--tenant", tid,
-		"--role", "tenant_admin", "--password", pw)
-	h.okJSON(&eve, "--token", boot, "user", "create", "--email", "eve@op.test", "--name", "Eve", "--role", "engineer",
-		"--isolated", "--password", pw)
-	h.okJSON(&lea, "--token", boot, "user", "create", "--email", "lea@op.test", "--name", "Lea", "--role", "engineer",
-		"--group", "support-leads", "--password", pw)
+	h.okJSON(&ann, "--token", boot, "user", "invite", "--email", "ann@acme.test", "--name", "Ann", "--tenant", tid,
+		"--role", "tenant_admin")
+	h.okJSON(&eve, "--token", boot, "user", "invite", "--email", "eve@op.test", "--name", "Eve", "--role", "engineer",
+		"--isolated")
+	h.okJSON(&lea, "--token", boot, "user", "invite", "--email", "lea@op.test", "--name", "Lea", "--role", "engineer",
+		"--group", "support-leads")
 	if ann.Kind != lockbox.KindCustomer || !eve.Isolated || !lea.InGroup("support-leads") {
 		t.Fatalf("users: %+v %+v %+v", ann, eve, lea)
 	}
@@ -87,19 +115,30 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("user list:\n%s", out)
 	}
 
-	// Everyone signs in under a profile of their own.
-	h.ok("--profile", "eve", "login", "--email", "eve@op.test", "--password", pw)
-	h.ok("--profile", "lea", "login", "--email", "lea@op.test", "--password", pw)
-	h.ok("--profile", "ann", "login", "--email", "ann@acme.test", "--password", pw)
-
-	// Ann enrols TOTP and signs in again with a code for an MFA session.
-	var enrol lockbox.TOTPEnrollment
-	h.okJSON(&enrol, "--profile", "ann", "totp", "enrol")
-	code := strings.TrimSpace(h.ok("totp", "code", enrol.Secret))
-	h.ok("--profile", "ann", "totp", "verify", code)
+	// Each accepts the invitation e-mailed to them: their own password and
+	// an authenticator, in one step, then signs in under a profile.
+	secrets := map[string]string{}
+	for _, who := range []string{"eve@op.test", "lea@op.test", "ann@acme.test"} {
+		token := invitationToken(t, srv, who)
+		var inv lockbox.InvitationInfo
+		h.okJSON(&inv, "invitation", "show", token)
+		if inv.Email != who || !inv.SecondFactorRequired {
+			t.Fatalf("invitation of %s: %+v", who, inv)
+		}
+		var enrol lockbox.TOTPEnrollment
+		h.okJSON(&enrol, "invitation", "totp", token)
+		code := strings.TrimSpace(h.ok("totp", "code", enrol.Secret))
+		h.stdin = pw + "\n"
+		h.ok("invitation", "accept", token, "--otp", code, "--password-stdin")
+		h.stdin = ""
+		h.fails("already used", "invitation", "show", token)
+		secrets[who] = enrol.Secret
+	}
 	clock.Advance(30 * time.Second) // a code is accepted once
-	code = strings.TrimSpace(h.ok("totp", "code", enrol.Secret))
-	h.ok("--profile", "ann", "login", "--email", "ann@acme.test", "--password", pw, "--otp", code)
+	for profile, who := range map[string]string{"eve": "eve@op.test", "lea": "lea@op.test", "ann": "ann@acme.test"} {
+		code := strings.TrimSpace(h.ok("totp", "code", secrets[who]))
+		h.ok("--profile", profile, "login", "--email", who, "--password", pw, "--otp", code)
+	}
 	var me lockbox.Me
 	h.okJSON(&me, "--profile", "ann", "whoami")
 	if !me.MFA || !me.TOTPEnabled || me.ID != ann.ID {

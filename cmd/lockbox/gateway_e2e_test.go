@@ -74,18 +74,18 @@ func testGatewayEndToEnd(t *testing.T, dbURL string, replicas bool) {
 	}
 	tn, err := svc.CreateTenant(ctx, op, lockbox.CreateTenantInput{Name: "Contoso"})
 	must(err)
-	adminUser, err := svc.CreateUser(ctx, op, lockbox.CreateUserInput{Email: "adm@contoso.example", DisplayName: "adm",
-		Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}, Password: "password-0123456"})
+	adminUser, err := svc.SeedUser(ctx, op, lockbox.CreateUserInput{Email: "adm@contoso.example", DisplayName: "adm",
+		Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}}, "password-0123456")
 	must(err)
 	admin := &lockbox.Principal{User: adminUser, AMR: mfa}
-	engUser, err := svc.CreateUser(ctx, op, lockbox.CreateUserInput{Email: "eng@operator.example", DisplayName: "eng",
-		Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}, Password: "password-0123456"})
+	engUser, err := svc.SeedUser(ctx, op, lockbox.CreateUserInput{Email: "eng@operator.example", DisplayName: "eng",
+		Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer}}, "password-0123456")
 	must(err)
 	eng := &lockbox.Principal{User: engUser, AMR: mfa}
 	engTok, err := svc.CreateAPIToken(ctx, eng, engUser.ID, lockbox.CreateTokenInput{Name: "cli"})
 	must(err)
-	gwUser, err := svc.CreateUser(ctx, op, lockbox.CreateUserInput{Email: "gw@operator.example", DisplayName: "gw",
-		Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleGateway}, Password: "password-0123456"})
+	gwUser, err := svc.SeedUser(ctx, op, lockbox.CreateUserInput{Email: "gw@operator.example", DisplayName: "gw",
+		Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleGateway}}, "password-0123456")
 	must(err)
 	gwTok, err := svc.CreateAPIToken(ctx, op, gwUser.ID, lockbox.CreateTokenInput{Name: "gateway"})
 	must(err)

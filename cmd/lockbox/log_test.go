@@ -55,8 +55,8 @@ func newLogWorld(t *testing.T, engine string) *logWorld {
 		t.Fatal(err)
 	}
 	w.tenant = tn.ID
-	admin, err := svc.CreateUser(ctx, op, lockbox.CreateUserInput{Email: "adm@logged.example", DisplayName: "adm",
-		Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}, Password: "password-0123456"})
+	admin, err := svc.SeedUser(ctx, op, lockbox.CreateUserInput{Email: "adm@logged.example", DisplayName: "adm",
+		Kind: lockbox.KindCustomer, TenantID: tn.ID, Roles: []lockbox.Role{lockbox.RoleTenantAdmin}}, "password-0123456")
 	if err != nil {
 		t.Fatal(err)
 	}

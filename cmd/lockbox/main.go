@@ -69,6 +69,10 @@ type cli struct {
 	readSecret func(prompt string) (string, error)
 	// httpClient sends the API requests.
 	httpClient *http.Client
+	// invitationLink reads the invitation link e-mailed to an address, for
+	// `lockbox soak`, whose people are invited (tests set it; without it
+	// soak cannot set up its people).
+	invitationLink func(ctx context.Context, email string) (string, error)
 
 	// Global flags.
 	server  string
@@ -221,7 +225,7 @@ signed in to, else ` + DefaultServer + `.`,
 
 	root.AddCommand(
 		c.loginCmd(), c.logoutCmd(), c.whoamiCmd(), c.totpCmd(),
-		c.tenantCmd(), c.lockboxCmd(), c.userCmd(), c.ticketCmd(), c.requestCmd(), c.eventsCmd(), c.logCmd(), c.policyCmd(), c.soakCmd(),
+		c.tenantCmd(), c.lockboxCmd(), c.userCmd(), c.invitationCmd(), c.ticketCmd(), c.requestCmd(), c.eventsCmd(), c.logCmd(), c.policyCmd(), c.soakCmd(),
 	)
 	addServerCommands(root)
 	for _, cmd := range root.Commands() {

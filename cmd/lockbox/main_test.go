@@ -128,6 +128,8 @@ type harness struct {
 	stdin string
 	now   time.Time        // fixed time of the command line, unless zero
 	clock func() time.Time // or its clock, when set
+	// invitationLink reads e-mailed invitation links (lockbox soak).
+	invitationLink func(ctx context.Context, email string) (string, error)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -139,6 +141,7 @@ func (h *harness) run(args ...string) result {
 	var stdout, stderr bytes.Buffer
 	c := newCLI(&stdout, &stderr, func(k string) string { return h.env[k] })
 	c.stdin = strings.NewReader(h.stdin)
+	c.invitationLink = h.invitationLink
 	switch {
 	case h.clock != nil:
 		c.now = h.clock

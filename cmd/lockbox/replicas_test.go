@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/app"
 	"github.com/lockbox-dev/lockbox/client"
 	"github.com/lockbox-dev/lockbox/postgres/pgtest"
 )
@@ -50,6 +52,15 @@ func startServe(t *testing.T, env []string, args ...string) *replica {
 		t.Fatal(err)
 	}
 	r := &replica{cmd: cmd, stderr: &lockedBuffer{}}
+	var db app.Config
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "LOCKBOX_DATA_DIR="); ok {
+			db.DataDir = v
+		}
+		if v, ok := strings.CutPrefix(kv, "LOCKBOX_DATABASE_URL="); ok {
+			db.DatabaseURL = v
+		}
+	}
 	cmd.Stderr = r.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -71,6 +82,7 @@ func startServe(t *testing.T, env []string, args ...string) *replica {
 			t.Fatalf("serve printed %q: %s", l, r.stderr.String())
 		}
 		r.url = url
+		serveDatabases.Store(url, db)
 	case <-time.After(60 * time.Second):
 		t.Fatalf("serve did not start: %s", r.stderr.String())
 	}
@@ -79,17 +91,47 @@ func startServe(t *testing.T, env []string, args ...string) *replica {
 
 const replicaBootstrap = "replica-test-bootstrap-token-0123456789"
 
-// mfaClient creates a user through creator, enrols TOTP and signs in with a
+// serveDatabases maps the URL of a started `lockbox serve` to the database
+// it runs on, so tests can seed people directly.
+var serveDatabases sync.Map
+
+// seedUser creates a user as creator would, with a password, directly in
+// the database of the server at base: the API only invites people (they
+// choose their own password through an e-mailed link), so tests seed them
+// the way `lockbox demo` does.
+func seedUser(t *testing.T, ctx context.Context, base string, creator *client.Client, in lockbox.CreateUserInput, password string) *lockbox.User {
+	t.Helper()
+	v, ok := serveDatabases.Load(base)
+	if !ok {
+		t.Fatalf("no database known for %s: start it with startServe", base)
+	}
+	me, err := creator.Me(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := v.(app.Config)
+	db.Logger = slog.New(slog.DiscardHandler)
+	st, err := app.OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := lockbox.NewService(lockbox.Config{Store: st, Argon2: &lockbox.Argon2Params{Memory: 1024, Time: 1, Threads: 1}})
+	u, err := svc.SeedUser(ctx, &lockbox.Principal{User: &me.User, AMR: me.AMR, CredentialKind: lockbox.CredentialSession}, in, password)
+	if err != nil {
+		t.Fatalf("seed %s: %v", in.Email, err)
+	}
+	return u
+}
+
+// mfaClient seeds a user as creator, enrols TOTP and signs in with a
 // one-time code, returning a client on that MFA session.
 func mfaClient(t *testing.T, ctx context.Context, base string, creator *client.Client, in lockbox.CreateUserInput) (*client.Client, *lockbox.User, string) {
 	t.Helper()
-	in.Password = "replica-password-" + in.Email
-	u, err := creator.CreateUser(ctx, in)
-	if err != nil {
-		t.Fatalf("create %s: %v", in.Email, err)
-	}
+	password := "replica-password-" + in.Email
+	u := seedUser(t, ctx, base, creator, in, password)
 	anon := client.New(base, "")
-	s, err := anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: in.Password})
+	s, err := anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +148,7 @@ func mfaClient(t *testing.T, ctx context.Context, base string, creator *client.C
 		t.Fatal(err)
 	}
 	cur, _ := totp.GenerateCodeCustom(enrol.Secret, time.Now(), opts)
-	s, err = anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: in.Password, OTP: cur})
+	s, err = anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: password, OTP: cur})
 	if err != nil {
 		t.Fatalf("MFA login of %s: %v", in.Email, err)
 	}

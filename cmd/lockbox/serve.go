@@ -42,6 +42,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.DurationVar(&f.SweepInterval, "sweep-interval", time.Second, "how often passed deadlines are applied in the background")
+	fs.DurationVar(&f.InvitationTTL, "invitation-ttl", 72*time.Hour, "how long the single-use link of an invitation (a new user choosing their own password) is valid")
 	fs.StringVar(&f.Notify.SMTPURL, "smtp-url", "", "SMTP server for notification e-mails: smtp://user:pass@host:port (STARTTLS; ?starttls=false to disable) or smtps://… (TLS); without it e-mails are written to the log")
 	fs.StringVar(&f.Notify.SMTPFrom, "smtp-from", "", "sender address of notification e-mails (required with --smtp-url)")
 	fs.StringSliceVar(&f.Notify.WebhookURLs, "webhook-url", nil, "operator-wide webhook receiving every request event of every tenant (repeatable; https://, or http:// to localhost)")

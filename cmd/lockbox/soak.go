@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ func (c *cli) soakCmd() *cobra.Command {
 		duration, interval time.Duration
 		workers, reads     int
 		gateway, gwPath    string
+		demoMail           string
 	)
 	cmd := &cobra.Command{
 		Use:   "soak",
@@ -49,7 +51,13 @@ LOCKBOX_TOKEN; the server must run the default JIT policy (one support-leads
 approval). For example, against the demo:
 
   lockbox demo &
-  lockbox soak --server http://127.0.0.1:8080 --token $BOOTSTRAP --gateway http://127.0.0.1:8081 --duration 30m`,
+  lockbox soak --server http://127.0.0.1:8080 --token $BOOTSTRAP --gateway http://127.0.0.1:8081 \
+      --demo-mail DATA_DIR/mail.txt --duration 30m
+
+The soak's people are invited like anyone's (nobody sets another person's
+password): it reads their invitation links from the demo's mailbox file
+(--demo-mail), accepts them with a password and an authenticator of its own,
+and signs in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if duration <= 0 || interval <= 0 || workers < 1 || reads < 0 {
@@ -60,7 +68,10 @@ approval). For example, against the demo:
 				return err
 			}
 			s := &soak{out: cmd.OutOrStdout(), server: server, gateway: strings.TrimRight(gateway, "/"), gwPath: gwPath, reads: reads,
-				op: c.newClient(server, token), http: &http.Client{Timeout: 30 * time.Second}}
+				op: c.newClient(server, token), http: &http.Client{Timeout: 30 * time.Second}, invitationLink: c.invitationLink}
+			if demoMail != "" {
+				s.invitationLink = func(ctx context.Context, email string) (string, error) { return linkFromMailFile(ctx, demoMail, email) }
+			}
 			return s.run(cmd.Context(), duration, interval, workers)
 		},
 	}
@@ -70,6 +81,7 @@ approval). For example, against the demo:
 	f.IntVar(&workers, "workers", 8, "concurrent workers, each running the workflow in a loop")
 	f.IntVar(&reads, "reads", 5, "gateway reads per grant (with --gateway)")
 	f.StringVar(&gateway, "gateway", "", "the lockbox gateway's URL (e.g. the demo's); without it, no reads")
+	f.StringVar(&demoMail, "demo-mail", "", "the demo's mailbox file (DATA_DIR/mail.txt), where the soak reads its people's invitation links")
 	f.StringVar(&gwPath, "gateway-path", "/tenants/{tenant}/mailboxes/alice/messages", "the path read through the gateway; {tenant} is the soak's tenant, the resource is mailbox:alice")
 	return cmd
 }
@@ -82,6 +94,9 @@ type soak struct {
 	reads           int
 	op              *client.Client
 	http            *http.Client
+	// invitationLink returns the invitation link e-mailed to an address
+	// (soak's people are invited like anyone's).
+	invitationLink func(ctx context.Context, email string) (string, error)
 
 	tenant                      lockbox.TenantID
 	ticket                      lockbox.TicketID
@@ -143,6 +158,39 @@ func (s *soak) run(ctx context.Context, duration, interval time.Duration, worker
 	return nil
 }
 
+// linkFromMailFile waits for the invitation e-mail to addr in the demo's
+// mailbox file and returns its link.
+func linkFromMailFile(ctx context.Context, path, addr string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		b, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		link := ""
+		for _, msg := range strings.Split(string(b), "\nTo: ") {
+			msg = strings.TrimPrefix(msg, "To: ")
+			if !strings.HasPrefix(msg, addr+"\n") {
+				continue
+			}
+			for _, f := range strings.Fields(msg) {
+				if strings.Contains(f, "/invitations/") {
+					link = f
+				}
+			}
+		}
+		if link != "" {
+			return link, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no invitation e-mail to %s in %s", addr, path)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 func soakHeader() []string {
 	var h []string
 	for _, op := range soakOps {
@@ -161,27 +209,34 @@ func (s *soak) setup(ctx context.Context) error {
 	s.tenant = tn.ID
 	suffix := strings.ToLower(lockbox.NewID("s"))
 	person := func(creator *client.Client, name string, in lockbox.CreateUserInput) (*client.Client, error) {
-		in.Email, in.DisplayName, in.Password = name+"."+suffix+"@soak.example", name, "soak-password-"+suffix
+		in.Email, in.DisplayName = name+"."+suffix+"@soak.example", name
+		password := "soak-password-" + suffix
 		if _, err := creator.CreateUser(ctx, in); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", name, err)
 		}
+		// People are invited: each accepts the link e-mailed to them,
+		// with a password and an authenticator of its own.
+		if s.invitationLink == nil {
+			return nil, errors.New("soak invites its people and reads their invitation links from the demo's mailbox: give --demo-mail DATA_DIR/mail.txt")
+		}
+		link, err := s.invitationLink(ctx, in.Email)
+		if err != nil {
+			return nil, fmt.Errorf("the invitation of %s: %w", name, err)
+		}
+		token := link[strings.LastIndex(link, "/")+1:]
 		anon := client.New(s.server, "", client.WithHTTPClient(s.http))
-		ses, err := anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: in.Password})
+		enrol, err := anon.InvitationTOTP(ctx, token)
 		if err != nil {
 			return nil, err
 		}
-		c := anon.WithToken(ses.Token)
-		enrol, err := c.EnrollTOTP(ctx)
-		if err != nil {
-			return nil, err
-		}
-		// Confirm with the previous step's code, sign in with the current.
+		// Accept with the previous step's code, sign in with the current.
 		prev, _ := totp.GenerateCode(enrol.Secret, time.Now().Add(-30*time.Second))
-		if _, err := c.VerifyTOTP(ctx, lockbox.TOTPVerifyInput{Code: prev}); err != nil {
+		if _, err := anon.AcceptInvitation(ctx, token, lockbox.AcceptInvitationInput{Password: password, OTP: prev}); err != nil {
 			return nil, err
 		}
 		cur, _ := totp.GenerateCode(enrol.Secret, time.Now())
-		if ses, err = anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: in.Password, OTP: cur}); err != nil {
+		ses, err := anon.Login(ctx, lockbox.LoginInput{Email: in.Email, Password: password, OTP: cur})
+		if err != nil {
 			return nil, err
 		}
 		return anon.WithToken(ses.Token), nil

@@ -18,30 +18,36 @@ func (c *cli) userCmd() *cobra.Command {
 		Use:   "user",
 		Short: "Manage operator and customer users",
 	}
-	cmd.AddCommand(c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userUpdateCmd(), c.userDeleteCmd(), c.userTokenCmd())
+	cmd.AddCommand(c.userInviteCmd(), c.userListCmd(), c.userShowCmd(), c.userUpdateCmd(), c.userDeleteCmd(), c.userTokenCmd(),
+		c.userReinviteCmd(), c.userRevokeInvitationCmd())
 	return cmd
 }
 
-func (c *cli) userCreateCmd() *cobra.Command {
+func (c *cli) userInviteCmd() *cobra.Command {
 	var (
 		in            lockbox.CreateUserInput
 		kind, tenant  string
 		roles, groups []string
-		passwordStdin bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create --email E --name N --role R [--kind K] [--tenant T] [flags]",
-		Short: "Create a user",
+		Use:     "invite --email E --name N --role R [--kind K] [--tenant T] [flags]",
+		Aliases: []string{"create"},
+		Short:   "Create a user and e-mail them an invitation",
 		Long: `Create an operator user (roles operator_admin, engineer, gateway; groups;
 --isolated) or a customer user of a tenant (roles tenant_admin,
 lockbox_approver, member). --kind defaults to customer when --tenant is
 given and to operator otherwise.
 
-Operator admins create operator users and a tenant's first tenant_admin;
-after that only the tenant's own admins manage its users.
+Nobody sets another person's password: the user receives a single-use link
+(valid 72 hours by default) at their e-mail address, chooses their own
+password and, for every role but member, sets up one-time codes in the same
+step (in the portal, or with lockbox invitation accept). The link is never
+shown to you. A gateway service account (only the gateway role) is not
+invited: create an API token for it with lockbox user token.
 
-The password comes from --password, --password-stdin, or a prompt on the
-terminal.`,
+Operator admins create operator users, and a tenant's tenant_admin while the
+tenant has no active admin; after that only the tenant's own admins manage
+its users. A lost password or an expired link: lockbox user reinvite.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in.TenantID = lockbox.TenantID(tenant)
@@ -55,11 +61,6 @@ terminal.`,
 			}
 			in.Roles = toRoles(roles)
 			in.Groups = groups
-			pw, err := c.password(in.Password, passwordStdin, "", "Password for "+in.Email+": ", true)
-			if err != nil {
-				return err
-			}
-			in.Password = pw
 			cl, err := c.apiClient()
 			if err != nil {
 				return err
@@ -68,7 +69,14 @@ terminal.`,
 			if err != nil {
 				return err
 			}
-			return c.emit(u, func(w io.Writer) { showUser(w, u) })
+			return c.emit(u, func(w io.Writer) {
+				showUser(w, u)
+				if u.IsServiceAccount() {
+					fmt.Fprintln(w, "\nA service account: it is not invited. Create its API token with: lockbox user token "+string(u.ID)+" --name NAME")
+				} else {
+					fmt.Fprintln(w, "\nInvited: "+u.Email+" receives a single-use link to choose their own password.")
+				}
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -79,10 +87,55 @@ terminal.`,
 	f.StringSliceVar(&roles, "role", nil, "role (repeatable)")
 	f.StringSliceVar(&groups, "group", nil, "operator group, such as support-leads (repeatable)")
 	f.BoolVar(&in.Isolated, "isolated", false, "mark an isolated (hardened, separate) operator identity")
-	f.StringVar(&in.Password, "password", "", "initial password")
-	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
 	required(cmd, "email", "name", "role")
 	return cmd
+}
+
+func (c *cli) userReinviteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reinvite ID",
+		Short: "Send a user a new invitation (a lost password or an expired link)",
+		Long: `Send the user a new single-use link by e-mail. The earlier link stops
+working, and so do the user's password, one-time codes, sessions and API
+tokens: the user chooses new ones through the link. A tenant's admins
+re-invite its users; operator admins operator users, and a tenant's
+tenant_admin only while the tenant has no active admin (its notification
+e-mails are told).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.apiClient()
+			if err != nil {
+				return err
+			}
+			u, err := cl.Reinvite(cmd.Context(), lockbox.UserID(args[0]))
+			if err != nil {
+				return err
+			}
+			return c.emit(u, func(w io.Writer) {
+				showUser(w, u)
+				fmt.Fprintln(w, "\nInvited again: "+u.Email+" receives a new single-use link.")
+			})
+		},
+	}
+}
+
+func (c *cli) userRevokeInvitationCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke-invitation ID",
+		Short: "Withdraw a user's open invitation: its link stops working",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.apiClient()
+			if err != nil {
+				return err
+			}
+			if err := cl.RevokeInvitation(cmd.Context(), lockbox.UserID(args[0])); err != nil {
+				return err
+			}
+			c.say("Withdrew the invitation of user %s.", cell(args[0]))
+			return nil
+		},
+	}
 }
 
 func (c *cli) userListCmd() *cobra.Command {
@@ -143,16 +196,22 @@ func (c *cli) userShowCmd() *cobra.Command {
 
 func (c *cli) userUpdateCmd() *cobra.Command {
 	var (
-		name, password string
-		roles, groups  []string
-		isolated       bool
-		passwordStdin  bool
+		name, password, current string
+		roles, groups           []string
+		isolated                bool
+		passwordStdin           bool
 	)
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--role R ...] [--group G ...] [--isolated] [--password P]",
+		Use:   "update ID [--name N] [--role R ...] [--group G ...] [--isolated] [--password P --current-password C]",
 		Short: "Change a user",
 		Long: `Change the fields the flags name; the others stay as they are. --role and
---group replace the whole list. --isolated=false clears the isolated mark.`,
+--group replace the whole list. --isolated=false clears the isolated mark.
+
+--password changes your own password only, on a signed-in session (lockbox
+login; never an API token), and needs your current password
+(--current-password, or a prompt on the terminal). Your other sessions and
+API tokens end, and you are e-mailed about the change. Nobody sets another
+user's password: a user who lost theirs is re-invited (lockbox user reinvite).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var in lockbox.UpdateUserInput
@@ -176,6 +235,11 @@ func (c *cli) userUpdateCmd() *cobra.Command {
 					return err
 				}
 				in.Password = &pw
+				cur, err := c.password(current, false, "", "Current password: ", false)
+				if err != nil {
+					return err
+				}
+				in.CurrentPassword = &cur
 			}
 			if in == (lockbox.UpdateUserInput{}) {
 				return usagef("nothing to change: give at least one of --name, --role, --group, --isolated, --password")
@@ -198,6 +262,7 @@ func (c *cli) userUpdateCmd() *cobra.Command {
 	f.BoolVar(&isolated, "isolated", false, "isolated operator identity")
 	f.StringVar(&password, "password", "", "new password")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the new password from the first line of stdin")
+	f.StringVar(&current, "current-password", "", "your current password (with --password; prompted for when absent)")
 	return cmd
 }
 
@@ -231,9 +296,11 @@ func (c *cli) userTokenCmd() *cobra.Command {
 	var expiresIn lockbox.Duration
 	cmd := &cobra.Command{
 		Use:   "token ID --name N [--expires-in D]",
-		Short: "Create a long-lived API token for a user (shown once)",
-		Long: `Create an API token for automation or an enforcement point. The token is
-printed once and cannot be read again; use it with --token or LOCKBOX_TOKEN.`,
+		Short: "Create a long-lived API token for yourself or a gateway service account (shown once)",
+		Long: `Create an API token for automation (your own: ID is your user ID) or for an
+enforcement point (an operator admin, for a gateway service account). Nobody
+creates a token for another person. The token is printed once and cannot be
+read again; use it with --token or LOCKBOX_TOKEN.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if changed(cmd, "expires-in") {
