@@ -349,7 +349,22 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 	}
 	var hash string
 	if in.Password != nil {
-		hash = HashPassword(*in.Password, s.argon)
+		// Authorise before the expensive hash, so a refused caller costs
+		// little; the change below checks again in its transaction.
+		privileged := in.Roles != nil || in.Groups != nil || in.Isolated != nil
+		if err := s.view(ctx, func(r Reader) error {
+			u, err := s.activeUser(ctx, r, p, id)
+			if err != nil {
+				return err
+			}
+			return s.mayChangeUser(ctx, r, p, u, privileged, "change")
+		}); err != nil {
+			return nil, err
+		}
+		var err error
+		if hash, err = s.hasher.hash(ctx, *in.Password); err != nil {
+			return nil, err
+		}
 	}
 	var out *User
 	err := s.update(ctx, func(tx *txn) error {
@@ -406,7 +421,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id UserID, in Up
 }
 
 // activeUser loads a user that is not removed and that p may see.
-func (s *Service) activeUser(ctx context.Context, tx *txn, p *Principal, id UserID) (*User, error) {
+func (s *Service) activeUser(ctx context.Context, tx Reader, p *Principal, id UserID) (*User, error) {
 	u, err := tx.GetUser(ctx, id)
 	if err != nil {
 		return nil, err
@@ -422,7 +437,7 @@ func (s *Service) activeUser(ctx context.Context, tx *txn, p *Principal, id User
 
 // mayChangeUser checks that p may change (or remove) u. privileged is a
 // change of roles, groups or isolation, which the user cannot make alone.
-func (s *Service) mayChangeUser(ctx context.Context, tx *txn, p *Principal, u *User, privileged bool, action string) error {
+func (s *Service) mayChangeUser(ctx context.Context, tx Reader, p *Principal, u *User, privileged bool, action string) error {
 	me := p.User
 	if u.Kind == KindOperator {
 		if me.IsOperatorAdmin() || (me.ID == u.ID && !privileged && action == "change") {

@@ -216,7 +216,10 @@ type TenantFilter struct {
 type UserFilter struct {
 	Kind     UserKind
 	TenantID TenantID
-	Page     Page
+	// WithRemoved lists removed users too (for maintenance at start, such
+	// as sealing stored secrets); the API never sets it.
+	WithRemoved bool
+	Page        Page
 }
 
 // TicketFilter selects tickets, newest first.

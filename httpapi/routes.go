@@ -83,18 +83,17 @@ func (s *Server) apiRoutes() []route {
 	rs := []route{
 		op("POST", "/v1/auth/login", 200, "Sign in with e-mail, password and optionally a TOTP code (which makes the session MFA)", "anyone",
 			func(c *call, in *lockbox.LoginInput) (*lockbox.LoginOutput, error) {
-				if err := s.limiter.allow(clientIP(c.r), in.Email); err != nil {
-					return nil, err
-				}
 				return svc.Login(c.ctx, *in)
 			}).public(),
 		op("POST", "/v1/auth/logout", 204, "Sign out: end the caller's session, so its token is refused from then on (an API token is refused with 422: it is not a session)", "signed-in user",
 			func(c *call, _ *none) (*struct{}, error) { return nil, svc.Logout(c.ctx, c.p) }),
 		op("GET", "/v1/me", 200, "The caller, with roles, groups and whether this session is MFA", "signed-in user",
 			func(c *call, _ *none) (*lockbox.Me, error) { return svc.Me(c.p), nil }),
-		op("POST", "/v1/me/totp", 201, "Start TOTP enrolment: a secret to load into an authenticator app", "signed-in user",
-			func(c *call, _ *none) (*lockbox.TOTPEnrollment, error) { return svc.EnrollTOTP(c.ctx, c.p) }),
-		op("POST", "/v1/me/totp/verify", 200, "Confirm TOTP enrolment with a current code", "signed-in user",
+		op("POST", "/v1/me/totp", 201, "Start TOTP enrolment: a secret to load into an authenticator app, to confirm from this session within 10 minutes. Replacing an enrolled app needs an MFA session and a current code of that app (code)", "signed-in user; to replace: MFA session and current code",
+			func(c *call, in *lockbox.TOTPEnrollInput) (*lockbox.TOTPEnrollment, error) {
+				return svc.EnrollTOTP(c.ctx, c.p, *in)
+			}),
+		op("POST", "/v1/me/totp/verify", 200, "Confirm this session's TOTP enrolment with a current code (wrong codes are throttled)", "the session that started the enrolment",
 			func(c *call, in *lockbox.TOTPVerifyInput) (*lockbox.Me, error) {
 				return svc.VerifyTOTP(c.ctx, c.p, in.Code)
 			}),

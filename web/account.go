@@ -28,10 +28,6 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 	again := func(status int, msg string) {
 		h.render(w, r, s, status, "account", &accountView{Error: msg})
 	}
-	if !h.acctLimit.allow(strings.ToLower(s.U().Email)) {
-		again(http.StatusTooManyRequests, "Too many attempts. Wait a minute, then try again.")
-		return
-	}
 	if next != r.PostFormValue("confirm_password") {
 		again(http.StatusUnprocessableEntity, "The new password and its confirmation differ: type them again.")
 		return
@@ -41,7 +37,12 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	// The check opens a session that the change below ends with all others.
+	// The service's throttle counts the check like any sign-in.
 	if _, err := h.svc.Login(ctx, lockbox.LoginInput{Email: s.U().Email, Password: current}); err != nil {
+		if lockbox.ErrorCodeOf(err) == lockbox.CodeRateLimited {
+			again(http.StatusTooManyRequests, "Too many attempts: "+sentence(err.Error()))
+			return
+		}
 		again(http.StatusUnauthorized, "The current password is wrong: type it again.")
 		return
 	}

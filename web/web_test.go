@@ -177,19 +177,22 @@ func TestCrossSiteFormsAreRefused(t *testing.T) {
 	}
 }
 
+// TestSignInIsRateLimited: the portal counts sign-ins against the service's
+// one throttle, which the API shares: wrong passwords for an account from
+// one address, then from that address on any account, are refused (429),
+// and the API then refuses the same address too. The address comes from
+// X-Forwarded-For, honoured because the test's peer is a trusted proxy.
 func TestSignInIsRateLimited(t *testing.T) {
-	e := newEnv(t)
-	h, err := web.New(e.svc, web.Options{
-		SignInPerIP:      web.Limit{Every: time.Hour, Burst: 3},
-		SignInPerAccount: web.Limit{Every: time.Hour, Burst: 2},
+	e := newEnvWith(t, func(c *app.Config) {
+		c.Throttle = lockbox.ThrottleLimits{PerAccountAddress: 2, PerAddress: 3}
+		c.TrustedProxies = []string{"127.0.0.0/8", "::1"}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(h)
-	defer hs.Close()
-	try := func(email string) (int, string) {
-		resp, err := http.PostForm(hs.URL+"/signin", url.Values{"email": {email}, "password": {"wrong-password-123"}})
+	try := func(from, email string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/signin",
+			strings.NewReader(url.Values{"email": {email}, "password": {"wrong-password-123"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,21 +201,42 @@ func TestSignInIsRateLimited(t *testing.T) {
 		_, _ = io.Copy(&b, resp.Body)
 		return resp.StatusCode, b.String()
 	}
+	const attacker = "198.51.100.7"
 	alice := e.people["alice"].Email
 	for i := range 2 {
-		if s, _ := try(alice); s != http.StatusUnauthorized {
+		if s, _ := try(attacker, alice); s != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d, want 401", i+1, s)
 		}
 	}
-	s, body := try(alice)
-	if s != http.StatusTooManyRequests || !strings.Contains(body, "Too many sign-in attempts. Wait a minute") {
+	s, body := try(attacker, alice)
+	if s != http.StatusTooManyRequests || !strings.Contains(body, "Too many sign-in attempts") {
 		t.Errorf("third attempt on one account: %d, want 429 with a message", s)
 	}
 	// The address's own limit: one more attempt on another account, then
 	// refused.
-	if s, _ := try(e.people["bob"].Email); s != http.StatusTooManyRequests {
+	if s, _ := try(attacker, e.people["bob"].Email); s != http.StatusUnauthorized {
+		t.Errorf("attempt on another account: %d, want 401", s)
+	}
+	if s, _ := try(attacker, e.people["mia"].Email); s != http.StatusTooManyRequests {
 		t.Errorf("fourth attempt from one address: %d, want 429", s)
 	}
+	// One throttle: the API refuses the address the portal throttled.
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/v1/auth/login",
+		strings.NewReader(`{"email":"`+alice+`","password":"`+testPassword+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", attacker)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the API from the throttled address: %d, want 429", resp.StatusCode)
+	}
+	// Alice, from her own address, signs in.
+	b := e.browser()
+	b.header = http.Header{"X-Forwarded-For": {"203.0.113.20"}}
+	b.signIn("alice")
 }
 
 func TestSignOutEndsTheSession(t *testing.T) {

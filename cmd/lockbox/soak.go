@@ -171,7 +171,7 @@ func (s *soak) setup(ctx context.Context) error {
 			return nil, err
 		}
 		c := anon.WithToken(ses.Token)
-		enrol, err := c.EnrollTOTP(ctx)
+		enrol, err := c.EnrollTOTP(ctx, lockbox.TOTPEnrollInput{})
 		if err != nil {
 			return nil, err
 		}
