@@ -1011,3 +1011,44 @@ func TestTokenPageShowsTheGateway(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingSecretStaysWithItsSession is issue 13's first attack on the
+// portal: alice, on an MFA session, starts replacing her authenticator and
+// leaves it; someone holding only her password signs in from another
+// browser. Her /totp page must not show the pending secret, and confirming
+// it from there must fail.
+func TestPendingSecretStaysWithItsSession(t *testing.T) {
+	e := newEnv(t)
+	owner := e.browser()
+	owner.signIn("alice")
+	pg := owner.post("/totp/start", url.Values{"current_code": {e.code(e.people["alice"].Secret)}})
+	m := regexp.MustCompile(`data-testid="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(pg.Body)
+	if m == nil {
+		t.Fatalf("the MFA session sees no enrolment: %d %s", pg.Status, pg.flash())
+	}
+	secret := m[1]
+
+	thief := e.browser()
+	pg = thief.post("/signin", url.Values{"email": {e.people["alice"].Email}, "password": {testPassword}})
+	if pg.Status != http.StatusOK {
+		t.Fatalf("password-only sign-in: %d", pg.Status)
+	}
+	pg = thief.get("/totp")
+	if strings.Contains(pg.Body, secret) || strings.Contains(pg.Body, "totp-secret") || strings.Contains(pg.Body, `<svg class="qr"`) {
+		t.Fatal("a password-only session sees another session's pending TOTP secret")
+	}
+	pg = thief.post("/totp/verify", url.Values{"code": {e.code(secret)}})
+	if strings.Contains(pg.flash(), "One-time codes are on") || pg.Status < 400 {
+		t.Fatalf("a password-only session confirmed another session's enrolment: %d %q", pg.Status, pg.flash())
+	}
+	// Nor can it start its own replacement.
+	pg = thief.post("/totp/start", url.Values{"current_code": {e.code(e.people["alice"].Secret)}})
+	if pg.Status != http.StatusForbidden {
+		t.Fatalf("a password-only session started a replacement: %d", pg.Status)
+	}
+	// The owner's session still confirms it.
+	pg = owner.post("/totp/verify", url.Values{"code": {e.code(secret)}})
+	if !strings.Contains(pg.flash(), "One-time codes are on") {
+		t.Fatalf("the owner confirming: %d %q", pg.Status, pg.flash())
+	}
+}
