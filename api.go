@@ -35,6 +35,13 @@ type TOTPEnrollment struct {
 	OTPAuthURL string `json:"otpauth_url"`
 }
 
+// TOTPEnrollInput is the body of POST /v1/me/totp. Code is a current
+// one-time code of the app already enrolled: replacing it needs one (and an
+// MFA session); a first enrolment needs none.
+type TOTPEnrollInput struct {
+	Code string `json:"code,omitempty"`
+}
+
 // TOTPVerifyInput is the body of POST /v1/me/totp/verify.
 type TOTPVerifyInput struct {
 	Code string `json:"code"`

@@ -112,23 +112,6 @@ func OpenInvitationToken(box SecretBox, a *AccountSummary) (string, error) {
 	return tok, nil
 }
 
-func (s *Service) seal(plain, context string) (string, error) {
-	if s.box == nil {
-		return plain, nil
-	}
-	return s.box.Seal(plain, context)
-}
-
-func (s *Service) open(sealed, context string) (string, error) {
-	if !strings.HasPrefix(sealed, SealedPrefix) {
-		return sealed, nil
-	}
-	if s.box == nil {
-		return "", errors.New("a sealed secret, and no key to open it")
-	}
-	return s.box.Open(sealed, context)
-}
-
 // invite creates a new invitation for u, revoking the open ones it had,
 // records user.invited in u's log and queues the e-mail with the link to
 // u's own address. copyTo are addresses told of the invitation without the
@@ -425,11 +408,16 @@ func (s *Service) InvitationTOTP(ctx context.Context, token string) (*TOTPEnroll
 // checkInvitationCode checks a one-time code of the secret enrolled with an
 // invitation. Every code check of an invitation goes through here (one
 // place to count it against the sign-in throttle).
-func (s *Service) checkInvitationCode(secret, code string, now time.Time) (int64, error) {
+func (s *Service) checkInvitationCode(ctx context.Context, u UserID, secret, code string, now time.Time) (int64, error) {
+	a, err := s.throttle.begin(ctx, codeBudget(s.throttle.limits, u))
+	if err != nil {
+		return 0, err
+	}
 	step, err := checkTOTP(secret, code, 0, now)
 	if err != nil {
 		return 0, Errorf(CodeInvalid, "otp: %s", err.Error())
 	}
+	a.succeeded(ctx)
 	return step, nil
 }
 
@@ -468,11 +456,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 	now := s.now()
 	var step int64
 	if secret != "" && in.OTP != "" {
-		if step, err = s.checkInvitationCode(secret, in.OTP, now); err != nil {
+		if step, err = s.checkInvitationCode(ctx, u.ID, secret, in.OTP, now); err != nil {
 			return nil, err
 		}
 	}
-	hash := HashPassword(in.Password, s.argon)
+	hash, err := s.hasher.hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
 	var out *User
 	err = s.update(ctx, func(tx *txn) error {
 		cur, cu, err := s.lookupInvitation(ctx, tx, token)
@@ -484,7 +475,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 		}
 		cu.PasswordHash, cu.UpdatedAt = hash, now
 		if step > 0 {
-			cu.TOTPSecret, cu.TOTPPending, cu.TOTPLastStep, cu.TOTPEnabled = secret, "", step, true
+			if err := s.setTOTPSecret(cu, secret); err != nil {
+				return err
+			}
+			cu.TOTPPending, cu.TOTPLastStep, cu.TOTPEnabled = "", step, true
 		}
 		if err := tx.UpdateUser(ctx, cu); err != nil {
 			return err

@@ -20,6 +20,8 @@ type Service struct {
 	now        Clock
 	log        *slog.Logger
 	argon      Argon2Params
+	hasher     *hasher
+	throttle   *throttle
 	sessionTTL time.Duration
 	onCommit   func([]*Event)
 	dummyHash  string
@@ -48,12 +50,21 @@ type Config struct {
 	Issuer TokenIssuer
 	// Notify names the operator-wide notification targets.
 	Notify NotifyConfig
-	// SecretBox seals the webhook secrets the database keeps; without one
-	// they are stored in clear.
+	// SecretBox seals the webhook and TOTP secrets the database keeps;
+	// without one they are stored in clear.
 	SecretBox SecretBox
 	// InvitationTTL is how long an invitation link is valid (default
 	// DefaultInvitationTTL, 72h).
 	InvitationTTL time.Duration
+	// Throttle are the failure budgets of password and one-time-code
+	// checks (default DefaultThrottle).
+	Throttle ThrottleLimits
+	// PasswordHashers bounds how many argon2id hashes run at once (each
+	// takes Argon2.Memory): default 2 × GOMAXPROCS, at least 2.
+	PasswordHashers int
+	// PasswordWait is how long a sign-in or password change waits for a
+	// free hasher before it is refused with 429 (default 10s).
+	PasswordWait time.Duration
 }
 
 // NewService returns a Service on the configured store.
@@ -81,6 +92,8 @@ func NewService(c Config) *Service {
 	if s.sessionTTL <= 0 {
 		s.sessionTTL = 12 * time.Hour
 	}
+	s.hasher = newHasher(s.argon, c.PasswordHashers, c.PasswordWait)
+	s.throttle = &throttle{store: s.store, limits: c.Throttle.withDefaults(), now: s.now}
 	// Compared against when an e-mail is unknown, so a login takes as long
 	// for an unknown user as for a wrong password.
 	s.dummyHash = HashPassword("lockbox-dummy-password", s.argon)
@@ -200,32 +213,62 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 
 // Login checks an e-mail and password (and a TOTP code when given) and opens
 // a session. The session is MFA when the code was given and valid.
+//
+// Every check counts against the service's one throttle: a wrong password
+// against the account from the caller's address (ClientAddr) and against
+// that address, a wrong code against the account; an attempt that
+// succeeds is given back. So a stranger spends only their own budget, and
+// guessing stays bounded. The throttle and the cheap checks come before
+// the argon2id hash, which runs under the service's concurrency bound.
 func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginOutput, error) {
 	bad := Errorf(CodeUnauthenticated, "wrong e-mail or password")
 	if in.Email == "" || in.Password == "" {
 		return nil, Errorf(CodeBadRequest, "email and password are required")
 	}
+	pwd, err := s.throttle.begin(ctx, passwordBudgets(s.throttle.limits, in.Email, ClientAddr(ctx))...)
+	if err != nil {
+		return nil, err
+	}
 	if len(in.Password) > MaxPasswordLen {
 		return nil, bad
 	}
 	var u *User
-	err := s.view(ctx, func(r Reader) error {
+	err = s.view(ctx, func(r Reader) error {
 		var err error
 		u, err = r.GetUserByEmail(ctx, in.Email)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) || (err == nil && (!u.Active() || u.PasswordHash == "")) {
-		CheckPassword(in.Password, s.dummyHash)
+		if _, err := s.hasher.check(ctx, in.Password, s.dummyHash); err != nil {
+			pwd.succeeded(ctx) // not checked: not a failure
+			return nil, err
+		}
 		return nil, bad
 	} else if err != nil {
+		pwd.succeeded(ctx)
 		return nil, err
 	}
-	if !CheckPassword(in.Password, u.PasswordHash) {
+	ok, err := s.hasher.check(ctx, in.Password, u.PasswordHash)
+	if err != nil {
+		pwd.succeeded(ctx)
+		return nil, err
+	}
+	if !ok {
 		return nil, bad
+	}
+	pwd.succeeded(ctx)
+	var code *attempt
+	if in.OTP != "" {
+		// Only a holder of the password reaches this budget.
+		if code, err = s.throttle.begin(ctx, codeBudget(s.throttle.limits, u.ID)); err != nil {
+			return nil, err
+		}
 	}
 	secret := NewSecret(SessionPrefix)
 	out := &LoginOutput{Token: secret}
+	wrongCode := false
 	err = s.update(ctx, func(tx *txn) error {
+		wrongCode = false
 		u, err := tx.GetUser(ctx, u.ID) // fresh, for the TOTP replay check
 		if err != nil {
 			return err
@@ -233,11 +276,16 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginOutput, error
 		now := s.now()
 		amr := []string{"pwd"}
 		if in.OTP != "" {
-			if u.TOTPSecret == "" {
+			seed, err := s.totpSecret(u)
+			if err != nil {
+				return err
+			}
+			if seed == "" {
 				return Errorf(CodeUnauthenticated, "no TOTP is enrolled for this user: sign in without a code, then enrol with POST /v1/me/totp")
 			}
-			step, err := checkTOTP(u.TOTPSecret, in.OTP, u.TOTPLastStep, now)
+			step, err := checkTOTP(seed, in.OTP, u.TOTPLastStep, now)
 			if err != nil {
+				wrongCode = true
 				return err
 			}
 			u.TOTPLastStep = step
@@ -252,6 +300,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginOutput, error
 		out.ExpiresAt, out.User = exp, u
 		return tx.CreateCredential(ctx, c)
 	})
+	if !wrongCode {
+		code.succeeded(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -314,55 +365,123 @@ func checkTOTP(secret, code string, lastStep int64, now time.Time) (int64, error
 	return 0, Errorf(CodeUnauthenticated, "wrong one-time code")
 }
 
-// EnrollTOTP starts TOTP enrolment: a new secret, confirmed by VerifyTOTP.
-// Replacing a confirmed second factor needs an MFA session, so a stolen
-// password alone cannot swap it.
-func (s *Service) EnrollTOTP(ctx context.Context, p *Principal) (*TOTPEnrollment, error) {
+// EnrollTOTP starts TOTP enrolment: a new secret, confirmed by VerifyTOTP
+// within TOTPPendingTTL from the same session. Replacing a confirmed
+// second factor needs the current one twice over: an MFA session and a
+// current code of the enrolled app (in.Code, counted by the throttle), so
+// neither a password nor a stolen session alone can swap it.
+func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, in TOTPEnrollInput) (*TOTPEnrollment, error) {
+	if p.CredentialID == "" {
+		return nil, Errorf(CodeUnauthenticated, "sign in first")
+	}
+	var cur *User
+	err := s.view(ctx, func(r Reader) error {
+		var err error
+		cur, err = r.GetUser(ctx, p.ID())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	replacing := cur.TOTPSecret != ""
+	if replacing && !p.MFA() {
+		return nil, Errorf(CodeForbidden, "TOTP is already enabled: sign in with a one-time code to replace it")
+	}
+	if replacing && strings.TrimSpace(in.Code) == "" {
+		return nil, Errorf(CodeInvalid, "code: replacing your one-time code app needs a current code from the app you have now")
+	}
+	var code *attempt
+	if replacing {
+		if code, err = s.throttle.begin(ctx, codeBudget(s.throttle.limits, cur.ID)); err != nil {
+			return nil, err
+		}
+	}
 	var out *TOTPEnrollment
-	err := s.update(ctx, func(tx *txn) error {
+	wrongCode := false
+	err = s.update(ctx, func(tx *txn) error {
+		wrongCode = false
 		u, err := tx.GetUser(ctx, p.ID())
 		if err != nil {
 			return err
 		}
-		if u.TOTPSecret != "" && !p.MFA() {
-			return Errorf(CodeForbidden, "TOTP is already enabled: sign in with a one-time code to replace it")
+		now := s.now()
+		if u.TOTPSecret != "" {
+			if !replacing {
+				return Errorf(CodeConflict, "TOTP was enabled meanwhile: give a current code to replace it")
+			}
+			seed, err := s.totpSecret(u)
+			if err != nil {
+				return err
+			}
+			step, err := checkTOTP(seed, in.Code, u.TOTPLastStep, now)
+			if err != nil {
+				wrongCode = true
+				return Errorf(CodeInvalid, "code: %s", err.Error())
+			}
+			u.TOTPLastStep = step
 		}
 		key, err := totp.Generate(totp.GenerateOpts{Issuer: "lockbox", AccountName: u.Email, Period: totpPeriod})
 		if err != nil {
 			return err
 		}
-		u.TOTPPending = key.Secret()
-		u.UpdatedAt = s.now()
+		if err := s.setPendingTOTP(u, p.CredentialID, key.Secret(), now.Add(TOTPPendingTTL)); err != nil {
+			return err
+		}
+		u.UpdatedAt = now
 		out = &TOTPEnrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}
 		return tx.UpdateUser(ctx, u)
 	})
+	if !wrongCode {
+		code.succeeded(ctx)
+	}
 	return out, err
 }
 
-// VerifyTOTP confirms a pending enrolment with a current code. From then on
-// the user can sign in with MFA.
+// VerifyTOTP confirms the pending enrolment the caller's session started,
+// with a current code of the new secret. From then on the user can sign in
+// with MFA. Every code counts against the throttle.
 func (s *Service) VerifyTOTP(ctx context.Context, p *Principal, code string) (*Me, error) {
+	if strings.TrimSpace(code) == "" {
+		return nil, Errorf(CodeInvalid, "code: give the 6-digit code your app shows")
+	}
+	a, err := s.throttle.begin(ctx, codeBudget(s.throttle.limits, p.ID()))
+	if err != nil {
+		return nil, err
+	}
 	var me *Me
-	err := s.update(ctx, func(tx *txn) error {
+	wrongCode := false
+	err = s.update(ctx, func(tx *txn) error {
+		wrongCode = false
 		u, err := tx.GetUser(ctx, p.ID())
 		if err != nil {
 			return err
 		}
-		if u.TOTPPending == "" {
-			return Errorf(CodeConflict, "no TOTP enrolment is pending: start one with POST /v1/me/totp")
+		pt, err := s.pendingFor(u, p)
+		if err != nil {
+			return err
+		}
+		if pt == nil {
+			return Errorf(CodeConflict, "no TOTP enrolment of this session is pending (an enrolment belongs to the session that started it and lasts %s): start one with POST /v1/me/totp", TOTPPendingTTL)
 		}
 		now := s.now()
-		step, err := checkTOTP(u.TOTPPending, code, 0, now)
+		step, err := checkTOTP(pt.secret, code, 0, now)
 		if err != nil {
+			wrongCode = true
 			return Errorf(CodeInvalid, "%s", err.Error())
 		}
-		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, u.TOTPEnabled, u.UpdatedAt = u.TOTPPending, "", step, true, now
+		if err := s.setTOTPSecret(u, pt.secret); err != nil {
+			return err
+		}
+		u.TOTPPending, u.TOTPLastStep, u.TOTPEnabled, u.UpdatedAt = "", step, true, now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
 		me = &Me{User: *u, MFA: p.MFA(), AMR: p.AMR}
 		return tx.emit(NewEvent(logOf(u), EventTOTPEnabled, u.ID, now, map[string]any{"user_id": u.ID}))
 	})
+	if !wrongCode {
+		a.succeeded(ctx)
+	}
 	return me, err
 }
 

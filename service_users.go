@@ -247,7 +247,10 @@ func (s *Service) createUser(ctx context.Context, p *Principal, in CreateUserInp
 		return nil, Errorf(CodeInvalid, "password: users are invited and choose their own password; remove password (the invitation goes to the user's e-mail)")
 	}
 	if password != "" {
-		u.PasswordHash = HashPassword(password, s.argon)
+		var err error
+		if u.PasswordHash, err = s.hasher.hash(ctx, password); err != nil {
+			return nil, err
+		}
 	}
 	err := s.update(ctx, func(tx *txn) error {
 		var copyTo []string
@@ -496,14 +499,25 @@ func (s *Service) newPassword(ctx context.Context, p *Principal, id UserID, in U
 	if err != nil {
 		return "", err
 	}
-	if !CheckPassword(*in.CurrentPassword, u.PasswordHash) {
+	// A guess of the current password counts like a sign-in attempt.
+	a, err := s.throttle.begin(ctx, passwordBudgets(s.throttle.limits, u.Email, ClientAddr(ctx))...)
+	if err != nil {
+		return "", err
+	}
+	ok, err := s.hasher.check(ctx, *in.CurrentPassword, u.PasswordHash)
+	if err != nil {
+		a.succeeded(ctx) // not checked: not a failure
+		return "", err
+	}
+	if !ok {
 		return "", Errorf(CodeForbidden, "the current password is wrong")
 	}
-	return HashPassword(*in.Password, s.argon), nil
+	a.succeeded(ctx)
+	return s.hasher.hash(ctx, *in.Password)
 }
 
 // activeUser loads a user that is not removed and that p may see.
-func (s *Service) activeUser(ctx context.Context, tx *txn, p *Principal, id UserID) (*User, error) {
+func (s *Service) activeUser(ctx context.Context, tx Reader, p *Principal, id UserID) (*User, error) {
 	u, err := tx.GetUser(ctx, id)
 	if err != nil {
 		return nil, err
@@ -519,7 +533,7 @@ func (s *Service) activeUser(ctx context.Context, tx *txn, p *Principal, id User
 
 // mayChangeUser checks that p may change (or remove) u. privileged is a
 // change of roles, groups or isolation, which the user cannot make alone.
-func (s *Service) mayChangeUser(ctx context.Context, tx *txn, p *Principal, u *User, privileged bool, action string) error {
+func (s *Service) mayChangeUser(ctx context.Context, tx Reader, p *Principal, u *User, privileged bool, action string) error {
 	me := p.User
 	if u.Kind == KindOperator {
 		if me.IsOperatorAdmin() || (me.ID == u.ID && !privileged && action == "change") {

@@ -54,6 +54,15 @@ type Store interface {
 	// encrypt it.
 	PutSecret(ctx context.Context, name string, value []byte, version int64) error
 
+	// CountAttempt adds delta (1 to count an attempt, -1 to give it back)
+	// to the counter of key in the fixed window starting at window (Unix
+	// seconds), and returns the counter's new value, never below zero. It
+	// runs atomically in a transaction of its own (not inside Update's fn),
+	// committed whatever the attempt's outcome, so every replica sharing
+	// the database counts against one budget (the sign-in throttle,
+	// Throttle). Counters of windows before expired are deleted on the way.
+	CountAttempt(ctx context.Context, key string, window int64, delta int, expired int64) (int, error)
+
 	Close() error
 }
 
@@ -220,7 +229,10 @@ type TenantFilter struct {
 type UserFilter struct {
 	Kind     UserKind
 	TenantID TenantID
-	Page     Page
+	// WithRemoved lists removed users too (for maintenance at start, such
+	// as sealing stored secrets); the API never sets it.
+	WithRemoved bool
+	Page        Page
 }
 
 // TicketFilter selects tickets, newest first.

@@ -20,6 +20,7 @@ import (
 	"github.com/lockbox-dev/lockbox/cedar"
 	"github.com/lockbox-dev/lockbox/grant"
 	"github.com/lockbox-dev/lockbox/httpapi"
+	"github.com/lockbox-dev/lockbox/internal/clientaddr"
 	"github.com/lockbox-dev/lockbox/notify"
 	"github.com/lockbox-dev/lockbox/postgres"
 	"github.com/lockbox-dev/lockbox/sqlite"
@@ -35,10 +36,17 @@ type Config struct {
 	Addr        string // listen address, default 127.0.0.1:8080
 	DataDir     string // SQLite database directory
 	DatabaseURL string // postgres://…; replicas share it
-	// LoginPerEmail and LoginPerIP are the sign-in attempts allowed per
-	// minute to one e-mail address and from one client address (0: the
-	// defaults, 10 and 60).
-	LoginPerEmail, LoginPerIP int
+	// Throttle are the failure budgets of sign-ins and one-time codes,
+	// one set for the API and the portal, counted in the database so that
+	// replicas share them (zero fields: lockbox.DefaultThrottle).
+	Throttle lockbox.ThrottleLimits
+	// TrustedProxies are the proxies (addresses or CIDR prefixes) whose
+	// X-Forwarded-For names the client; from any other peer the header is
+	// ignored. The throttle, the API and the portal key on the result.
+	TrustedProxies []string
+	// PasswordHashers bounds the argon2id hashes running at once (0: 2 ×
+	// GOMAXPROCS), which bounds the memory sign-ins can take.
+	PasswordHashers int
 
 	PublicURL string // used in links; default http://<addr>
 	// GatewayURL is where engineers reach the enforcement gateway (lockbox
@@ -119,6 +127,10 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	if err := checkGatewayURL(c.GatewayURL); err != nil {
 		return nil, err
 	}
+	addrs, err := clientaddr.New(c.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	now := time.Now
 	if c.Clock != nil {
 		now = c.Clock
@@ -162,7 +174,16 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		OnCommit: onCommit, Issuer: tokenIssuer{ring: ring, url: c.publicURL()},
 		Notify: lockbox.NotifyConfig{OperatorWebhooks: c.operatorWebhookURLs()}, SecretBox: webhookBox{key},
 		InvitationTTL: c.InvitationTTL,
+		Throttle:      c.Throttle, PasswordHashers: c.PasswordHashers,
 	})
+	// TOTP seeds stored in clear before they were sealed are sealed now
+	// (the key is not available to the SQL migrations). Idempotent.
+	if n, err := svc.SealTOTPSecrets(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("sealing TOTP secrets: %w", err)
+	} else if n > 0 {
+		c.Logger.Info("sealed the TOTP secrets stored in clear", "users", n)
+	}
 	if c.BootstrapToken != "" {
 		created, err := svc.Bootstrap(ctx, c.BootstrapToken)
 		if err != nil {
@@ -179,8 +200,8 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		return nil, err
 	}
 	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version, Log: logHandler, JWKS: grant.JWKSHandler(ring),
-		LoginPerEmail: c.LoginPerEmail, LoginPerIP: c.LoginPerIP})
-	portal, err := newPortal(svc, c, logHandler)
+		ClientAddr: addrs})
+	portal, err := newPortal(svc, c, logHandler, addrs)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -11,15 +11,17 @@ import (
 	"strings"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/clientaddr"
 	"github.com/lockbox-dev/lockbox/tlog"
 	"github.com/lockbox-dev/lockbox/web"
 )
 
 // newPortal builds the HTML portal on the service, with the tenant logs'
 // checkpoints.
-func newPortal(svc *lockbox.Service, c Config, logs *tlog.Handler) (*web.Handler, error) {
+func newPortal(svc *lockbox.Service, c Config, logs *tlog.Handler, addrs clientaddr.Resolver) (*web.Handler, error) {
 	return web.New(svc, web.Options{
 		Logger:     c.Logger,
+		ClientAddr: addrs,
 		PublicURL:  c.publicURL(),
 		GatewayURL: strings.TrimRight(c.GatewayURL, "/"),
 		VerifyLog:  verifyLog(logs),

@@ -33,9 +33,11 @@ func (c *Client) Me(ctx context.Context) (*lockbox.Me, error) {
 }
 
 // EnrollTOTP starts TOTP enrolment: the answer holds the secret and the
-// otpauth:// URL for an authenticator app. VerifyTOTP confirms it.
-func (c *Client) EnrollTOTP(ctx context.Context) (*lockbox.TOTPEnrollment, error) {
-	return postID[lockbox.TOTPEnrollment](ctx, c, nil, "/v1/me/totp")
+// otpauth:// URL for an authenticator app. VerifyTOTP confirms it, from
+// the same session, within 10 minutes. Replacing an enrolled app needs an
+// MFA session and a current code of that app (in.Code).
+func (c *Client) EnrollTOTP(ctx context.Context, in lockbox.TOTPEnrollInput) (*lockbox.TOTPEnrollment, error) {
+	return postID[lockbox.TOTPEnrollment](ctx, c, in, "/v1/me/totp")
 }
 
 // VerifyTOTP confirms the pending TOTP enrolment with a current code and

@@ -184,7 +184,7 @@ func TestEndpoints(t *testing.T) {
 			name: "EnrollTOTP",
 			ex: []exchange{{method: "POST", path: "/v1/me/totp", body: `{}`, status: 201,
 				answer: `{"secret":"JBSWY3DPEHPK3PXP","otpauth_url":"otpauth://totp/lockbox:ann?secret=JBSWY3DPEHPK3PXP"}`}},
-			call: func(c *client.Client) (any, error) { return c.EnrollTOTP(ctx) },
+			call: func(c *client.Client) (any, error) { return c.EnrollTOTP(ctx, lockbox.TOTPEnrollInput{}) },
 			want: func(t *testing.T, got any) {
 				if e := got.(*lockbox.TOTPEnrollment); e.Secret != "JBSWY3DPEHPK3PXP" || !strings.HasPrefix(e.OTPAuthURL, "otpauth://") {
 					t.Errorf("got %+v", e)

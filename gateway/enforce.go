@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/grant"
+	"github.com/lockbox-dev/lockbox/internal/clientaddr"
 )
 
 // TokenVerifier checks a grant token; *grant.Verifier is the implementation.
@@ -302,13 +302,9 @@ func nonCanonical(p string) string {
 	return ""
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientAddr is the address a request came from, recorded with each
+// access: the TCP peer (the gateway trusts no forwarding header).
+func clientAddr(r *http.Request) string { return clientaddr.Peer(r) }
 
 // writeRefusal answers {"error":{"code","message"}} — never upstream
 // content.

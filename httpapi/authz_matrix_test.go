@@ -45,7 +45,9 @@ type authzTarget struct {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	e := newEnvWith(t, func(c *app.Config) { c.LoginPerEmail, c.LoginPerIP = 1000, 10000 })
+	e := newEnvWith(t, func(c *app.Config) {
+		c.Throttle = lockbox.ThrottleLimits{PerAccountAddress: 1000, PerAddress: 10000, CodesPerAccount: 1000}
+	})
 	a := e.newWorld("Own")
 	b := e.newWorld("Foreign")
 	gw := e.createUser(e.admin, lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleGateway}})

@@ -3,15 +3,12 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/time/rate"
 )
 
 // Metrics are the Prometheus metrics of one server. Each server has its own
@@ -96,38 +93,4 @@ func (m *Metrics) instrument(route string, h http.Handler) http.Handler {
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
 		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
-}
-
-// loginLimiter limits sign-in attempts per e-mail and per client address,
-// against password guessing.
-type loginLimiter struct {
-	mu              sync.Mutex
-	perEmail, perIP int
-	emails, ips     map[string]*rate.Limiter
-	swept           time.Time
-}
-
-func newLoginLimiter(perEmail, perIP int) *loginLimiter {
-	return &loginLimiter{perEmail: perEmail, perIP: perIP,
-		emails: map[string]*rate.Limiter{}, ips: map[string]*rate.Limiter{}, swept: time.Now()}
-}
-
-func (l *loginLimiter) allow(ip, email string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if time.Since(l.swept) > 10*time.Minute { // forget idle keys
-		l.emails, l.ips, l.swept = map[string]*rate.Limiter{}, map[string]*rate.Limiter{}, time.Now()
-	}
-	get := func(m map[string]*rate.Limiter, key string, perMinute int) *rate.Limiter {
-		lim, ok := m[key]
-		if !ok {
-			lim = rate.NewLimiter(rate.Limit(float64(perMinute)/60), perMinute)
-			m[key] = lim
-		}
-		return lim
-	}
-	if !get(l.ips, ip, l.perIP).Allow() || !get(l.emails, strings.ToLower(email), l.perEmail).Allow() {
-		return lockbox.Errorf(lockbox.CodeRateLimited, "too many sign-in attempts: wait a minute and try again")
-	}
-	return nil
 }

@@ -83,18 +83,17 @@ func (s *Server) apiRoutes() []route {
 	rs := []route{
 		op("POST", "/v1/auth/login", 200, "Sign in with e-mail, password and optionally a TOTP code (which makes the session MFA)", "anyone",
 			func(c *call, in *lockbox.LoginInput) (*lockbox.LoginOutput, error) {
-				if err := s.limiter.allow(clientIP(c.r), in.Email); err != nil {
-					return nil, err
-				}
 				return svc.Login(c.ctx, *in)
 			}).public(),
 		op("POST", "/v1/auth/logout", 204, "Sign out: end the caller's session, so its token is refused from then on (an API token is refused with 422: it is not a session)", "signed-in user",
 			func(c *call, _ *none) (*struct{}, error) { return nil, svc.Logout(c.ctx, c.p) }),
 		op("GET", "/v1/me", 200, "The caller, with roles, groups and whether this session is MFA", "signed-in user",
 			func(c *call, _ *none) (*lockbox.Me, error) { return svc.Me(c.p), nil }),
-		op("POST", "/v1/me/totp", 201, "Start TOTP enrolment: a secret to load into an authenticator app", "signed-in user",
-			func(c *call, _ *none) (*lockbox.TOTPEnrollment, error) { return svc.EnrollTOTP(c.ctx, c.p) }),
-		op("POST", "/v1/me/totp/verify", 200, "Confirm TOTP enrolment with a current code", "signed-in user",
+		op("POST", "/v1/me/totp", 201, "Start TOTP enrolment: a secret to load into an authenticator app, to confirm from this session within 10 minutes. Replacing an enrolled app needs an MFA session and a current code of that app (code)", "signed-in user; to replace: MFA session and current code",
+			func(c *call, in *lockbox.TOTPEnrollInput) (*lockbox.TOTPEnrollment, error) {
+				return svc.EnrollTOTP(c.ctx, c.p, *in)
+			}),
+		op("POST", "/v1/me/totp/verify", 200, "Confirm this session's TOTP enrolment with a current code (wrong codes are throttled)", "the session that started the enrolment",
 			func(c *call, in *lockbox.TOTPVerifyInput) (*lockbox.Me, error) {
 				return svc.VerifyTOTP(c.ctx, c.p, in.Code)
 			}),
@@ -152,12 +151,6 @@ func (s *Server) apiRoutes() []route {
 			}),
 		op("PATCH", "/v1/users/{id}", 200, "Change a user's name, roles, groups or isolation; or one's own password, with current_password, on a sign-in session (never an API token): the other sessions and tokens end and the owner is e-mailed", "operator_admin: operator users; tenant_admin: its tenant's users; anyone: own name; only the user itself, on a session: own password",
 			func(c *call, in *lockbox.UpdateUserInput) (*lockbox.User, error) {
-				if in.CurrentPassword != nil {
-					// Guesses of the current password count like sign-ins.
-					if err := s.limiter.allow(clientIP(c.r), c.p.User.Email); err != nil {
-						return nil, err
-					}
-				}
 				return svc.UpdateUser(c.ctx, c.p, lockbox.UserID(c.path("id")), *in)
 			}),
 		op("DELETE", "/v1/users/{id}", 204, "Remove a user: its sessions and tokens end", "operator_admin: operator users; tenant_admin: its tenant's users",
@@ -182,16 +175,10 @@ func (s *Server) apiRoutes() []route {
 			}).public(),
 		op("POST", "/v1/invitations/{token}/totp", 201, "Enrol a TOTP secret with the invitation (shown once; calling again replaces it); accepting with one of its codes makes it the user's second factor", "the holder of the invitation link",
 			func(c *call, _ *none) (*lockbox.TOTPEnrollment, error) {
-				if err := s.throttleInvitation(c); err != nil {
-					return nil, err
-				}
 				return svc.InvitationTOTP(c.ctx, c.path("token"))
 			}).public(),
 		op("POST", "/v1/invitations/{token}/accept", 200, "Accept the invitation: set one's own password (and, with otp, the enrolled second factor) in one step; the link is spent. Then sign in", "the holder of the invitation link",
 			func(c *call, in *lockbox.AcceptInvitationInput) (*lockbox.User, error) {
-				if err := s.throttleInvitation(c); err != nil {
-					return nil, err
-				}
 				return svc.AcceptInvitation(c.ctx, c.path("token"), *in)
 			}).public(),
 
@@ -321,13 +308,6 @@ func (s *Server) apiRoutes() []route {
 		)
 	}
 	return rs
-}
-
-// throttleInvitation counts a step of an invitation link (each may check a
-// one-time code) against the sign-in limits: per client address, and per
-// link as if it were an account.
-func (s *Server) throttleInvitation(c *call) error {
-	return s.limiter.allow(clientIP(c.r), "invitation:"+lockbox.HashSecret(c.path("token"))[:16])
 }
 
 // listEvents pages through a tenant's log by index.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/clientaddr"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -30,7 +30,7 @@ type Server struct {
 	svc     *lockbox.Service
 	logger  *slog.Logger
 	metrics *Metrics
-	limiter *loginLimiter
+	addr    clientaddr.Resolver
 	mux     *http.ServeMux
 	routes  []route
 	openapi []byte
@@ -51,10 +51,11 @@ func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 type Options struct {
 	Logger  *slog.Logger
 	Metrics *Metrics // default NewMetrics()
-	// LoginRate is how many sign-in attempts one e-mail address, and one
-	// client address, may make per minute (default 10 and 60).
-	LoginPerEmail, LoginPerIP int
-	Version                   string
+	// ClientAddr resolves the address a request came from (trusted
+	// proxies considered); the service's sign-in throttle keys on it. The
+	// zero value takes the TCP peer.
+	ClientAddr clientaddr.Resolver
+	Version    string
 	// Log serves the transparency log endpoints (a *tlog.Handler); the API
 	// authenticates and authorises before handing a call to it.
 	Log http.Handler
@@ -71,14 +72,8 @@ func New(svc *lockbox.Service, o Options) *Server {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	if o.LoginPerEmail <= 0 {
-		o.LoginPerEmail = 10
-	}
-	if o.LoginPerIP <= 0 {
-		o.LoginPerIP = 60
-	}
 	s := &Server{svc: svc, logger: o.Logger, metrics: o.Metrics, mux: http.NewServeMux(), log: o.Log, jwks: o.JWKS, closing: make(chan struct{}),
-		limiter: newLoginLimiter(o.LoginPerEmail, o.LoginPerIP)}
+		addr: o.ClientAddr}
 	s.routes = s.apiRoutes()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
@@ -205,7 +200,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	}
 	return s.metrics.instrument(rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		c := &call{ctx: r.Context(), r: r, allowed: allowed}
+		c := &call{ctx: lockbox.WithClientAddr(r.Context(), s.addr.Addr(r)), r: r, allowed: allowed}
 		status, err := s.serve(w, c, rt)
 		if err != nil {
 			status = writeError(w, err)
@@ -376,14 +371,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v)
-}
-
-// clientIP is the address a request came from (the TCP peer: lockbox does
-// not trust forwarding headers it cannot authenticate).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,8 +113,14 @@ func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("goose's version table is not in the test schema: %v", err)
 	}
-	if applied != int(latest) || distinct != applied {
-		t.Errorf("goose_db_version has %d rows for %d versions, want each of %d migrations once", applied, distinct, latest)
+	// Versions need not be contiguous (branches take numbers ahead of
+	// their merge): count the migration files.
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("listing the migrations: %v", err)
+	}
+	if applied != len(files) || distinct != applied {
+		t.Errorf("goose_db_version has %d rows for %d versions, want each of %d migrations once (latest %d)", applied, distinct, len(files), latest)
 	}
 	// Every replica works on the same tables.
 	tn := newTenant("ten_1")
@@ -165,7 +172,7 @@ func TestWithSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"access_records", "comments", "credentials", "events", "goose_db_version", "invitations", "log_heads", "notifications", "requests", "reviews", "revocations", "secrets", "tenants", "tickets", "tree_heads", "tree_nodes", "users"}
+	want := []string{"access_records", "comments", "credentials", "events", "goose_db_version", "invitations", "log_heads", "notifications", "requests", "reviews", "revocations", "secrets", "tenants", "throttle", "tickets", "tree_heads", "tree_nodes", "users"}
 	if strings.Join(tables, ",") != strings.Join(want, ",") {
 		t.Errorf("tables in schema %s: %v, want %v", schema, tables, want)
 	}

@@ -55,6 +55,9 @@ func (t *tx) GetUserByEmail(ctx context.Context, email string) (*lockbox.User, e
 // ListUsers implements lockbox.Reader: active users only.
 func (t *tx) ListUsers(ctx context.Context, f lockbox.UserFilter) ([]*lockbox.User, string, error) {
 	w := filter{conds: []string{"deleted_at IS NULL"}}
+	if f.WithRemoved {
+		w.conds = nil
+	}
 	if f.Kind != "" {
 		w.eq("kind", f.Kind)
 	}

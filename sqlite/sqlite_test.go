@@ -105,8 +105,14 @@ func TestOpenTwiceMigratesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if applied != int(latest) || distinct != applied {
-		t.Errorf("goose_db_version has %d rows for %d versions, want each of %d migrations once", applied, distinct, latest)
+	// Versions need not be contiguous (branches take numbers ahead of
+	// their merge): count the migration files.
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("listing the migrations: %v", err)
+	}
+	if applied != len(files) || distinct != applied {
+		t.Errorf("goose_db_version has %d rows for %d versions, want each of %d migrations once (latest %d)", applied, distinct, len(files), latest)
 	}
 }
 

@@ -244,6 +244,8 @@ func testUserFilter(t *testing.T, s lockbox.Store) {
 		{"tenant", lockbox.UserFilter{TenantID: f.tenant.ID}, sortedIDs(f.admin.ID, f.approver.ID)},
 		{"other tenant", lockbox.UserFilter{TenantID: f.other.ID, Kind: lockbox.KindCustomer}, sortedIDs(otherCustomer.ID)},
 		{"operators of a tenant", lockbox.UserFilter{TenantID: f.tenant.ID, Kind: lockbox.KindOperator}, nil},
+		{"with removed", lockbox.UserFilter{WithRemoved: true}, sortedIDs(f.engineer.ID, f.lead.ID, f.admin.ID, f.approver.ID, otherCustomer.ID, removedCustomer.ID, removedOperator.ID)},
+		{"removed operators too", lockbox.UserFilter{WithRemoved: true, Kind: lockbox.KindOperator}, sortedIDs(f.engineer.ID, f.lead.ID, removedOperator.ID)},
 	} {
 		got := read(t, s, func(ctx context.Context, r lockbox.Reader) ([]*lockbox.User, error) {
 			l, _, err := r.ListUsers(ctx, tc.f)

@@ -39,6 +39,7 @@ func Shared(t *testing.T, open func(t *testing.T) (a, b lockbox.Store)) {
 		{"NoWriteSkewAcrossStores", testSharedNoWriteSkew},
 		{"ConcurrentEndingsAcrossStores", testSharedConcurrentEndings},
 		{"SecretsAcrossStores", testSharedSecrets},
+		{"ThrottleAcrossStores", testSharedThrottle},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -68,6 +68,7 @@ func All(t *testing.T, newStore func(t *testing.T) lockbox.Store) {
 		{"Watch", testWatch},
 		{"RunExclusive", testRunExclusive},
 		{"Secrets", testSecrets},
+		{"Throttle", testThrottle},
 		{"NotificationOutbox", testNotificationOutbox},
 		{"NotificationClaimsConcurrent", testNotificationClaimsConcurrent},
 	}

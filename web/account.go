@@ -28,10 +28,6 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 	again := func(status int, msg string) {
 		h.render(w, r, s, status, "account", &accountView{Error: msg})
 	}
-	if !h.acctLimit.allow(strings.ToLower(s.U().Email)) {
-		again(http.StatusTooManyRequests, "Too many attempts. Wait a minute, then try again.")
-		return
-	}
 	if next != r.PostFormValue("confirm_password") {
 		again(http.StatusUnprocessableEntity, "The new password and its confirmation differ: type them again.")
 		return
@@ -42,8 +38,13 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	// The service checks the current password, on this session only.
 	if _, err := h.svc.UpdateUser(ctx, s.P, s.U().ID, lockbox.UpdateUserInput{Password: &next, CurrentPassword: &current}); err != nil {
-		if lockbox.ErrorCodeOf(err) == lockbox.CodeForbidden {
+		switch lockbox.ErrorCodeOf(err) {
+		case lockbox.CodeForbidden:
 			again(http.StatusForbidden, sentence(err.Error())+" Type it again.")
+			return
+		case lockbox.CodeRateLimited:
+			// The service's throttle counts the check like any sign-in.
+			again(http.StatusTooManyRequests, "Too many attempts: "+sentence(err.Error()))
 			return
 		}
 		h.fail(w, r, s, err, "/account")

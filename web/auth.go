@@ -3,63 +3,13 @@ package web
 import (
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/boombuler/barcode/qr"
-	"golang.org/x/time/rate"
 
 	"github.com/lockbox-dev/lockbox"
 )
-
-// limiter keeps one token bucket per key (a client address or an account).
-type limiter struct {
-	mu    sync.Mutex
-	limit Limit
-	now   func() time.Time
-	m     map[string]*rate.Limiter
-	swept time.Time
-}
-
-func newLimiter(l Limit, now func() time.Time) *limiter {
-	return &limiter{limit: l, now: now, m: map[string]*rate.Limiter{}}
-}
-
-// allow takes one token for key, and reports whether there was one.
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	// Forget buckets that refilled long ago, so the map stays small.
-	if now.Sub(l.swept) > 10*time.Minute {
-		for k, b := range l.m {
-			if b.TokensAt(now) >= float64(l.limit.Burst) {
-				delete(l.m, k)
-			}
-		}
-		l.swept = now
-	}
-	b, ok := l.m[key]
-	if !ok {
-		b = rate.NewLimiter(rate.Every(l.limit.Every), l.limit.Burst)
-		l.m[key] = b
-	}
-	return b.AllowN(now, 1)
-}
-
-// clientIP is the address the request came from. Forwarded headers are not
-// trusted: a proxy in front must keep one address per client or the limit
-// is shared.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 type signinView struct {
 	Email string
@@ -88,11 +38,6 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	v := &signinView{Email: email, Next: safeNext(r.PostFormValue("next"))}
-	if !h.ipLimit.allow(clientIP(r)) || (email != "" && !h.acctLimit.allow(strings.ToLower(email))) {
-		v.Error = "Too many sign-in attempts. Wait a minute, then try again."
-		h.render(w, r, nil, http.StatusTooManyRequests, "signin", v)
-		return
-	}
 	out, err := h.svc.Login(r.Context(), lockbox.LoginInput{
 		Email: email, Password: r.PostFormValue("password"), OTP: strings.TrimSpace(r.PostFormValue("otp")),
 	})
@@ -103,6 +48,9 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 			v.Error = "The server could not sign you in. Try again in a moment."
 		} else {
 			v.Error = sentence(err.Error())
+			if lockbox.ErrorCodeOf(err) == lockbox.CodeRateLimited {
+				v.Error = "Too many sign-in attempts: " + v.Error
+			}
 			if lockbox.ErrorCodeOf(err) == lockbox.CodeUnauthenticated {
 				v.Error += " Check your e-mail, password and one-time code, then try again."
 			}
@@ -147,13 +95,19 @@ type totpView struct {
 
 func (totpView) title() string { return "One-time codes" }
 
+// totpPage shows the enrolment this session started, if any: the service
+// never hands out another session's pending secret, nor an expired one.
 func (h *Handler) totpPage(w http.ResponseWriter, r *http.Request, s *session) {
 	u := s.U()
 	v := &totpView{Enabled: u.TOTPEnabled, MFA: s.MFA()}
-	if u.TOTPPending != "" {
-		v.Pending, v.Secret = true, u.TOTPPending
-		url := otpauthURL(u.Email, u.TOTPPending)
-		svg, err := qrSVG(url)
+	pending, err := h.svc.PendingTOTP(r.Context(), s.P)
+	if err != nil {
+		h.fail(w, r, s, err, "/")
+		return
+	}
+	if pending != nil {
+		v.Pending, v.Secret = true, pending.Secret
+		svg, err := qrSVG(pending.OTPAuthURL)
 		if err != nil {
 			h.fail(w, r, s, err, "/")
 			return
@@ -164,7 +118,8 @@ func (h *Handler) totpPage(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (h *Handler) totpStart(w http.ResponseWriter, r *http.Request, s *session) {
-	if _, err := h.svc.EnrollTOTP(r.Context(), s.P); err != nil {
+	in := lockbox.TOTPEnrollInput{Code: strings.TrimSpace(r.PostFormValue("current_code"))}
+	if _, err := h.svc.EnrollTOTP(r.Context(), s.P, in); err != nil {
 		h.fail(w, r, s, err, "/totp")
 		return
 	}
@@ -177,17 +132,6 @@ func (h *Handler) totpVerify(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	h.done(w, r, "/totp", "One-time codes are on. Sign out and sign in again with a code to approve access and change settings.")
-}
-
-// otpauthURL is the key URI authenticator apps read (the one
-// lockbox.Service.EnrollTOTP returns).
-func otpauthURL(account, secret string) string {
-	return fmt.Sprintf("otpauth://totp/lockbox:%s?algorithm=SHA1&digits=6&issuer=lockbox&period=30&secret=%s",
-		pathEscape(account), secret)
-}
-
-func pathEscape(s string) string {
-	return strings.NewReplacer("%", "%25", " ", "%20", "?", "%3F", "#", "%23", "/", "%2F", ":", "%3A").Replace(s)
 }
 
 // qrSVG draws text as a QR code in SVG, one path of dark modules, with the

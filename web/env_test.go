@@ -157,8 +157,8 @@ func (e *env) seed() {
 		if err != nil {
 			t.Fatalf("creating %s: %v", name, err)
 		}
-		self := &lockbox.Principal{User: u, AMR: []string{"pwd"}}
-		enrol, err := svc.EnrollTOTP(ctx, self)
+		self := &lockbox.Principal{User: u, CredentialID: "test-enrolment", AMR: []string{"pwd"}}
+		enrol, err := svc.EnrollTOTP(ctx, self, lockbox.TOTPEnrollInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,9 +202,10 @@ func (e *env) code(secret string) string {
 // browser is a plain HTTP client with a cookie jar, as a browser without
 // scripts would be.
 type browser struct {
-	e    *env
-	c    *http.Client
-	last *page
+	e      *env
+	c      *http.Client
+	last   *page
+	header http.Header // sent with every request
 }
 
 // page is an answer as the browser ends up with it.
@@ -222,6 +223,9 @@ func (e *env) browser() *browser {
 
 func (b *browser) do(req *http.Request) *page {
 	b.e.t.Helper()
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.e.t.Fatal(err)

@@ -65,10 +65,6 @@ func (h *Handler) invitationPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) invitationTOTP(w http.ResponseWriter, r *http.Request) {
 	invitationHeaders(w)
 	v := &invitationView{Token: r.PathValue("token")}
-	if !h.ipLimit.allow(clientIP(r)) {
-		h.invitationFail(w, r, v, lockbox.Errorf(lockbox.CodeRateLimited, "too many attempts: wait a minute, then try again"))
-		return
-	}
 	enrol, err := h.svc.InvitationTOTP(r.Context(), v.Token)
 	if err != nil {
 		v.Token = ""
@@ -99,11 +95,8 @@ func (h *Handler) invitationAccept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Info = info
-	// The same budget as sign-in: per client address and per account.
-	if !h.ipLimit.allow(clientIP(r)) || !h.acctLimit.allow(strings.ToLower(info.Email)) {
-		h.invitationFail(w, r, v, lockbox.Errorf(lockbox.CodeRateLimited, "too many attempts: wait a minute, then try again"))
-		return
-	}
+	// The service counts the one-time code against the same throttle as
+	// every other code check.
 	password := r.PostFormValue("password")
 	if password != r.PostFormValue("confirm_password") {
 		h.invitationFail(w, r, v, lockbox.Errorf(lockbox.CodeInvalid, "the password and its confirmation differ: type them again"))

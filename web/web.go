@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/clientaddr"
 )
 
 //go:embed templates/*.html
@@ -50,11 +51,10 @@ type Options struct {
 	// GatewayURL is where engineers send grant tokens, shown in the curl
 	// example; empty shows a placeholder.
 	GatewayURL string
-	// SignInPerIP and SignInPerAccount limit sign-in attempts per client
-	// address and per e-mail. Zero values take the defaults: 20 attempts
-	// per address, then one every 6 s; 5 per account, then one every 12 s.
-	SignInPerIP      Limit
-	SignInPerAccount Limit
+	// ClientAddr resolves the address a request came from (trusted
+	// proxies considered), which the service's sign-in throttle keys on.
+	// The zero value takes the TCP peer.
+	ClientAddr clientaddr.Resolver
 	// PageSize is how many rows the history and ticket lists show per page
 	// (default 100); older rows are a link away.
 	PageSize int
@@ -68,28 +68,15 @@ type LogCheck struct {
 	Key     string // the id of the key that signed the checkpoint
 }
 
-// Limit is a token bucket: Burst attempts at once, then one every Every.
-type Limit struct {
-	Every time.Duration
-	Burst int
-}
-
-var (
-	defaultIPLimit      = Limit{Every: 6 * time.Second, Burst: 20}
-	defaultAccountLimit = Limit{Every: 12 * time.Second, Burst: 5}
-)
-
 // Handler serves the portal.
 type Handler struct {
-	svc       *lockbox.Service
-	opts      Options
-	log       *slog.Logger
-	pages     map[string]*template.Template
-	mux       *http.ServeMux
-	root      http.Handler
-	ipLimit   *limiter
-	acctLimit *limiter
-	httpsURL  bool // the public URL is https
+	svc      *lockbox.Service
+	opts     Options
+	log      *slog.Logger
+	pages    map[string]*template.Template
+	mux      *http.ServeMux
+	root     http.Handler
+	httpsURL bool // the public URL is https
 }
 
 // New returns the portal's handler, which serves every path it is given.
@@ -98,20 +85,12 @@ func New(svc *lockbox.Service, opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.SignInPerIP.Burst <= 0 || opts.SignInPerIP.Every <= 0 {
-		opts.SignInPerIP = defaultIPLimit
-	}
-	if opts.SignInPerAccount.Burst <= 0 || opts.SignInPerAccount.Every <= 0 {
-		opts.SignInPerAccount = defaultAccountLimit
-	}
 	if opts.PageSize <= 0 || opts.PageSize > lockbox.MaxPageSize {
 		opts.PageSize = 100
 	}
 	h := &Handler{
 		svc: svc, opts: opts, log: opts.Logger, mux: http.NewServeMux(),
-		ipLimit:   newLimiter(opts.SignInPerIP, svc.Now),
-		acctLimit: newLimiter(opts.SignInPerAccount, svc.Now),
-		httpsURL:  strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://"),
+		httpsURL: strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://"),
 	}
 	var err error
 	if h.pages, err = parsePages(); err != nil {
@@ -125,6 +104,7 @@ func New(svc *lockbox.Service, opts Options) (*Handler, error) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(lockbox.WithClientAddr(r.Context(), h.opts.ClientAddr.Addr(r)))
 	if h.httpsURL {
 		r = r.WithContext(context.WithValue(r.Context(), httpsKey{}, true))
 	}

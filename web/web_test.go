@@ -177,19 +177,22 @@ func TestCrossSiteFormsAreRefused(t *testing.T) {
 	}
 }
 
+// TestSignInIsRateLimited: the portal counts sign-ins against the service's
+// one throttle, which the API shares: wrong passwords for an account from
+// one address, then from that address on any account, are refused (429),
+// and the API then refuses the same address too. The address comes from
+// X-Forwarded-For, honoured because the test's peer is a trusted proxy.
 func TestSignInIsRateLimited(t *testing.T) {
-	e := newEnv(t)
-	h, err := web.New(e.svc, web.Options{
-		SignInPerIP:      web.Limit{Every: time.Hour, Burst: 3},
-		SignInPerAccount: web.Limit{Every: time.Hour, Burst: 2},
+	e := newEnvWith(t, func(c *app.Config) {
+		c.Throttle = lockbox.ThrottleLimits{PerAccountAddress: 2, PerAddress: 3}
+		c.TrustedProxies = []string{"127.0.0.0/8", "::1"}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(h)
-	defer hs.Close()
-	try := func(email string) (int, string) {
-		resp, err := http.PostForm(hs.URL+"/signin", url.Values{"email": {email}, "password": {"wrong-password-123"}})
+	try := func(from, email string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/signin",
+			strings.NewReader(url.Values{"email": {email}, "password": {"wrong-password-123"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,21 +201,42 @@ func TestSignInIsRateLimited(t *testing.T) {
 		_, _ = io.Copy(&b, resp.Body)
 		return resp.StatusCode, b.String()
 	}
+	const attacker = "198.51.100.7"
 	alice := e.people["alice"].Email
 	for i := range 2 {
-		if s, _ := try(alice); s != http.StatusUnauthorized {
+		if s, _ := try(attacker, alice); s != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d, want 401", i+1, s)
 		}
 	}
-	s, body := try(alice)
-	if s != http.StatusTooManyRequests || !strings.Contains(body, "Too many sign-in attempts. Wait a minute") {
+	s, body := try(attacker, alice)
+	if s != http.StatusTooManyRequests || !strings.Contains(body, "Too many sign-in attempts") {
 		t.Errorf("third attempt on one account: %d, want 429 with a message", s)
 	}
 	// The address's own limit: one more attempt on another account, then
 	// refused.
-	if s, _ := try(e.people["bob"].Email); s != http.StatusTooManyRequests {
+	if s, _ := try(attacker, e.people["bob"].Email); s != http.StatusUnauthorized {
+		t.Errorf("attempt on another account: %d, want 401", s)
+	}
+	if s, _ := try(attacker, e.people["mia"].Email); s != http.StatusTooManyRequests {
 		t.Errorf("fourth attempt from one address: %d, want 429", s)
 	}
+	// One throttle: the API refuses the address the portal throttled.
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/v1/auth/login",
+		strings.NewReader(`{"email":"`+alice+`","password":"`+testPassword+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", attacker)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the API from the throttled address: %d, want 429", resp.StatusCode)
+	}
+	// Alice, from her own address, signs in.
+	b := e.browser()
+	b.header = http.Header{"X-Forwarded-For": {"203.0.113.20"}}
+	b.signIn("alice")
 }
 
 func TestSignOutEndsTheSession(t *testing.T) {
@@ -1005,5 +1029,46 @@ func TestEachPersonLandsWhereTheirWorkIs(t *testing.T) {
 		if got := strings.Contains(pg.Body, "access to your data needs your approval"); got != customer {
 			t.Errorf("%s: footer speaks of \"your data\": %v, want %v", who, got, customer)
 		}
+	}
+}
+
+// TestPendingSecretStaysWithItsSession is issue 13's first attack on the
+// portal: alice, on an MFA session, starts replacing her authenticator and
+// leaves it; someone holding only her password signs in from another
+// browser. Her /totp page must not show the pending secret, and confirming
+// it from there must fail.
+func TestPendingSecretStaysWithItsSession(t *testing.T) {
+	e := newEnv(t)
+	owner := e.browser()
+	owner.signIn("alice")
+	pg := owner.post("/totp/start", url.Values{"current_code": {e.code(e.people["alice"].Secret)}})
+	m := regexp.MustCompile(`data-testid="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(pg.Body)
+	if m == nil {
+		t.Fatalf("the MFA session sees no enrolment: %d %s", pg.Status, pg.flash())
+	}
+	secret := m[1]
+
+	thief := e.browser()
+	pg = thief.post("/signin", url.Values{"email": {e.people["alice"].Email}, "password": {testPassword}})
+	if pg.Status != http.StatusOK {
+		t.Fatalf("password-only sign-in: %d", pg.Status)
+	}
+	pg = thief.get("/totp")
+	if strings.Contains(pg.Body, secret) || strings.Contains(pg.Body, "totp-secret") || strings.Contains(pg.Body, `<svg class="qr"`) {
+		t.Fatal("a password-only session sees another session's pending TOTP secret")
+	}
+	pg = thief.post("/totp/verify", url.Values{"code": {e.code(secret)}})
+	if strings.Contains(pg.flash(), "One-time codes are on") || pg.Status < 400 {
+		t.Fatalf("a password-only session confirmed another session's enrolment: %d %q", pg.Status, pg.flash())
+	}
+	// Nor can it start its own replacement.
+	pg = thief.post("/totp/start", url.Values{"current_code": {e.code(e.people["alice"].Secret)}})
+	if pg.Status != http.StatusForbidden {
+		t.Fatalf("a password-only session started a replacement: %d", pg.Status)
+	}
+	// The owner's session still confirms it.
+	pg = owner.post("/totp/verify", url.Values{"code": {e.code(secret)}})
+	if !strings.Contains(pg.flash(), "One-time codes are on") {
+		t.Fatalf("the owner confirming: %d %q", pg.Status, pg.flash())
 	}
 }

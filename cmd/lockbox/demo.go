@@ -188,8 +188,9 @@ func seedDemo(ctx context.Context, svc *lockbox.Service, token string) (*demoWor
 			return nil, err
 		}
 		// Enrol TOTP as the user would: start, then confirm with a code.
-		self := &lockbox.Principal{User: u, AMR: []string{"pwd"}}
-		enrol, err := svc.EnrollTOTP(ctx, self)
+		// The enrolment belongs to a session: the demo's own, here.
+		self := &lockbox.Principal{User: u, CredentialID: "demo-enrolment", AMR: []string{"pwd"}}
+		enrol, err := svc.EnrollTOTP(ctx, self, lockbox.TOTPEnrollInput{})
 		if err != nil {
 			return nil, err
 		}

@@ -136,7 +136,7 @@ func mfaClient(t *testing.T, ctx context.Context, base string, creator *client.C
 		t.Fatal(err)
 	}
 	c := anon.WithToken(s.Token)
-	enrol, err := c.EnrollTOTP(ctx)
+	enrol, err := c.EnrollTOTP(ctx, lockbox.TOTPEnrollInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

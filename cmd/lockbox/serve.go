@@ -54,6 +54,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.Notify.MaxBackoff, "notify-max-backoff", time.Hour, "longest retry delay of a failed notification")
 	fs.DurationVar(&f.Notify.GiveUpAfter, "notify-give-up", 24*time.Hour, "how long after the change a notification is retried before it is marked failed")
 	fs.DurationVar(&f.Notify.Lease, "notify-lease", 2*time.Minute, "how long a replica holds a notification it is sending before another may take it over")
+	fs.StringSliceVar(&f.TrustedProxies, "trusted-proxies", nil, "load balancers and proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client; from any other peer the header is ignored. The sign-in throttle keys on the client address")
+	fs.IntVar(&f.PasswordHashers, "password-hashers", 0, "how many password hashes (argon2id, 19 MiB each) may run at once; more sign-ins wait their turn (default 2 × CPUs)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 }

@@ -16,17 +16,22 @@ func (c *cli) totpCmd() *cobra.Command {
 		Use:   "totp",
 		Short: "Enrol and use a TOTP second factor",
 	}
+	var current string
 	enrol := &cobra.Command{
 		Use:     "enrol",
 		Aliases: []string{"enroll"},
 		Short:   "Start TOTP enrolment: print the secret and the otpauth URL",
-		Args:    cobra.NoArgs,
+		Long: `Start TOTP enrolment: print the secret and the otpauth URL. Confirm it with
+lockbox totp verify CODE from the same session within 10 minutes; after
+that, start again. To replace an enrolled app, sign in with --otp (an MFA
+session) and give a current code of that app with --current-code.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.apiClient()
 			if err != nil {
 				return err
 			}
-			e, err := cl.EnrollTOTP(cmd.Context())
+			e, err := cl.EnrollTOTP(cmd.Context(), lockbox.TOTPEnrollInput{Code: current})
 			if err != nil {
 				return err
 			}
@@ -36,6 +41,7 @@ func (c *cli) totpCmd() *cobra.Command {
 			})
 		},
 	}
+	enrol.Flags().StringVar(&current, "current-code", "", "a current code of the app enrolled now (needed to replace it)")
 	verify := &cobra.Command{
 		Use:   "verify CODE",
 		Short: "Confirm TOTP enrolment with a current code",
