@@ -295,7 +295,7 @@ func authzBody(op apiOperation, tg *authzTarget) any {
 	switch op.Method + " " + op.Path {
 	case "POST /v1/access-events":
 		return map[string]any{"records": []map[string]any{{"id": "acc_" + lockbox.NewID("m"), "phase": "decision", "time": time.Now().UTC(), "tenant_id": tenant,
-			"method": "GET", "path": "/x", "decision": "refused", "reason": "token_missing"}}}
+			"request_id": tg.request.ID, "method": "GET", "path": "/x", "decision": "refused", "reason": "out_of_scope"}}}
 	case "POST /v1/auth/login":
 		return map[string]any{"email": tg.w.member.Email, "password": "wrong password"}
 	case "POST /v1/me/totp/verify":
