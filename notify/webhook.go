@@ -101,7 +101,11 @@ func webhookBody(format string, p *lockbox.NotificationPayload, publicURL string
 		if p.Request != nil {
 			link = RequestLink(publicURL, p.Request.ID)
 		}
-		return json.Marshal(map[string]string{"text": summaryLine(&e, p.Request, link)})
+		esc := slackEscape
+		if format == lockbox.WebhookFormatTeams {
+			esc = teamsEscape
+		}
+		return json.Marshal(map[string]string{"text": summaryLine(&e, p.Request, link, esc)})
 	}
 	return nil, fmt.Errorf("unknown webhook format %q", format)
 }

@@ -1,0 +1,87 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/app"
+)
+
+// TestChatWebhooksEscapeEveryValue (issue 13, item 12): names, resources
+// and a tenant's name chosen to ping a channel or hide a link arrive in
+// Slack and Teams as plain text: the exact JSON each receiver gets holds
+// them escaped for its markup.
+func TestChatWebhooksEscapeEveryValue(t *testing.T) {
+	var clock func() time.Time
+	slack := newHookReceiver(t, func() time.Time { return clock() })
+	teams := newHookReceiver(t, func() time.Time { return clock() })
+	e := newEnvWith(t, func(c *app.Config) {
+		c.Notify = app.NotifyConfig{HTTPClient: slack.srv.Client(), WebhookAllowPrivate: true} // the receivers are on 127.0.0.1
+		c.PublicURL = "https://lockbox.test"
+	})
+	clock = e.clock.Now
+	w := e.newWorld("Acme <!here> & [Support](https://evil.example)")
+	eve := e.createUser(e.admin, lockbox.CreateUserInput{Kind: lockbox.KindOperator, Roles: []lockbox.Role{lockbox.RoleEngineer},
+		DisplayName: "<!channel> *Eve* <https://evil.example|IT support> `x` _y_ # ~z~"})
+	set := e.setLockbox(w, map[string]any{"webhooks": []map[string]string{
+		{"url": slack.srv.URL + "/slack", "format": "slack"}, {"url": teams.srv.URL + "/teams", "format": "teams"}}})
+	slack.set(set.Webhooks[0].Secret, 0)
+	teams.set(set.Webhooks[1].Secret, 0)
+	r := &lockbox.AccessRequest{}
+	e.must(201, "POST", "/v1/requests", eve.token, lockbox.CreateRequestInput{
+		TicketID: w.ticket.ID, Resources: []string{"mailbox:<!channel>", "<https://evil.example|click>", "![img](https://evil.example/x.png)"},
+		AccessLevel: lockbox.LevelRead, ReasonType: lockbox.ReasonCustomerInitiated,
+		Justification: "<!everyone> please <https://evil.example|approve here>", Duration: lockbox.Duration(time.Hour),
+	}, r)
+	e.must(200, "POST", reqPath(r.ID, "approve"), w.lead.token, lockbox.ApproveInput{Reason: "ok"}, r)
+	e.drain()
+
+	link := "https://lockbox.test/requests/" + string(r.ID)
+	deadline := r.DecisionDeadline.UTC().Format("2006-01-02 15:04 UTC")
+	for _, c := range []struct {
+		name string
+		h    *hookReceiver
+		text string
+	}{
+		{"slack", slack, "lockbox: request.pending_customer — &lt;!channel&gt; *Eve* &lt;https://evil.example|IT support&gt; `x` _y_ # ~z~'s read access request to " +
+			"mailbox:&lt;!channel&gt;, &lt;https://evil.example|click&gt;, ![img](https://evil.example/x.png) (Acme &lt;!here&gt; &amp; [Support](https://evil.example)) " +
+			"is pending_customer; decide before " + deadline + ". " + link},
+		{"teams", teams, `lockbox: request.pending\_customer — &lt;\!channel&gt; \*Eve\* &lt;https://evil.example\|IT support&gt; \` + "`" + `x\` + "`" + ` \_y\_ \# \~z\~'s read access request to ` +
+			`mailbox:&lt;\!channel&gt;, &lt;https://evil.example\|click&gt;, \!\[img\]\(https://evil.example/x.png\) (Acme &lt;\!here&gt; &amp; \[Support\]\(https://evil.example\)) ` +
+			`is pending\_customer; decide before ` + deadline + ". " + link},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.h.mu.Lock()
+			defer c.h.mu.Unlock()
+			if len(c.h.bad) > 0 {
+				t.Fatalf("the receiver refused deliveries: %v", c.h.bad)
+			}
+			want, _ := json.Marshal(map[string]string{"text": c.text})
+			var bodies []string
+			for _, d := range c.h.got {
+				if strings.HasPrefix(string(d.Body), `{"text":"lockbox: request.pending`) {
+					bodies = append(bodies, string(d.Body))
+				}
+			}
+			if len(bodies) != 1 || bodies[0] != string(want) {
+				t.Fatalf("%s received\n%s\nwant\n%s", c.name, strings.Join(bodies, "\n"), want)
+			}
+			live := []string{"<!channel>", "<!here>", "<https://", "<!everyone>"} // Slack's markup
+			if c.name == "teams" {
+				live = append(live, "](https://", "*Eve*") // markdown
+			}
+			for _, raw := range live {
+				for _, d := range c.h.got {
+					var text struct{ Text string }
+					json.Unmarshal(d.Body, &text)
+					if strings.Contains(text.Text, raw) {
+						t.Errorf("%s received %q verbatim: %s", c.name, raw, text.Text)
+					}
+				}
+			}
+		})
+	}
+}
