@@ -2,6 +2,9 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +86,56 @@ func TestChatWebhooksEscapeEveryValue(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWebhookToOwnAddressRefused (issue 13, item 15): a tenant webhook to
+// the server host's own non-loopback address — reachable, and the host's
+// own services behind it — is refused at delivery, on the address dialed.
+func TestWebhookToOwnAddressRefused(t *testing.T) {
+	var ownIP net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			ownIP = n.IP
+			break
+		}
+	}
+	if ownIP == nil {
+		t.Skip("this host has no non-loopback IPv4 address")
+	}
+	var clock func() time.Time
+	h := &hookReceiver{t: t, clock: func() time.Time { return clock() }}
+	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
+	ln, err := net.Listen("tcp", net.JoinHostPort(ownIP.String(), "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ownIP, err)
+	}
+	h.srv.Listener.Close()
+	h.srv.Listener = ln
+	h.srv.StartTLS()
+	t.Cleanup(h.srv.Close)
+	e := newEnvWith(t, func(c *app.Config) { c.Notify = app.NotifyConfig{HTTPClient: h.srv.Client()} })
+	clock = e.clock.Now
+	w := e.newWorld("acme")
+	s := e.setLockbox(w, map[string]any{"webhooks": []map[string]string{{"url": h.srv.URL + "/hook"}}})
+	h.set(s.Webhooks[0].Secret, 0)
+	r := e.request(w, "1h")
+	e.drain()
+	var webhooks int
+	for _, n := range e.notifications(r.ID, w.customerAdmin.token) {
+		if n.Channel != lockbox.ChannelWebhook {
+			continue
+		}
+		webhooks++
+		if n.Status != lockbox.NotificationFailed || !strings.Contains(n.LastError, "the server's own") {
+			t.Errorf("a webhook to %s: %s after %d attempts: %s", h.srv.URL, n.Status, n.Attempts, n.LastError)
+		}
+	}
+	if webhooks == 0 {
+		t.Fatal("no webhook notification")
+	}
+	if got := h.eventTypesFor(r.ID); len(got) != 0 {
+		t.Errorf("the receiver on the host's own %s got %v", ownIP, got)
 	}
 }
