@@ -139,3 +139,91 @@ func TestWebhookToOwnAddressRefused(t *testing.T) {
 		t.Errorf("the receiver on the host's own %s got %v", ownIP, got)
 	}
 }
+
+// TestWebhookSecretShownOnce (issue 13, item 14): a webhook's signing
+// secret is shown once — in the answer that adds the webhook or rotates
+// its secret, to a tenant admin's MFA session — and never again by any
+// read, the admin's included. A password-only session of the admin can
+// neither see nor rotate one; the rotation is in the tenant's log without
+// the secret, and deliveries are signed with the new secret.
+func TestWebhookSecretShownOnce(t *testing.T) {
+	var clock func() time.Time
+	h := newHookReceiver(t, func() time.Time { return clock() })
+	e := newEnvWith(t, func(c *app.Config) { c.Notify = app.NotifyConfig{HTTPClient: h.srv.Client(), WebhookAllowPrivate: true} })
+	clock = e.clock.Now
+	w := e.newWorld("acme")
+	admin := w.customerAdmin
+	tenantPath := "/v1/tenants/" + string(w.tenant.ID)
+	hook := h.srv.URL + "/hook"
+	set := e.setLockbox(w, map[string]any{"webhooks": []map[string]string{{"url": hook}}})
+	first := set.Webhooks[0].Secret
+	if !strings.HasPrefix(first, "whsec_") {
+		t.Fatalf("adding a webhook did not show its secret: %+v", set.Webhooks)
+	}
+	var pwd lockbox.LoginOutput
+	e.must(200, "POST", "/v1/auth/login", "", lockbox.LoginInput{Email: admin.Email, Password: admin.password}, &pwd)
+	noSecret := func(who, token string) {
+		t.Helper()
+		for _, path := range []string{tenantPath + "/lockbox", tenantPath, "/v1/tenants"} {
+			rs := e.call("GET", path, token, nil)
+			if rs.Status != 200 || strings.Contains(string(rs.Body), "whsec_") || strings.Contains(string(rs.Body), `"secret"`) {
+				t.Errorf("%s GET %s: %d %s", who, path, rs.Status, rs.Body)
+			}
+		}
+	}
+	noSecret("the admin's MFA session", admin.token)
+	noSecret("the admin's password-only session", pwd.Token)
+	noSecret("an approver", w.approver.token)
+	noSecret("an operator admin", w.opAdmin.token)
+
+	// Changing the settings again shows the new webhook's secret only.
+	set = e.setLockbox(w, map[string]any{"webhooks": []map[string]string{{"url": hook}, {"url": "https://hooks.lockbox.invalid/b"}}})
+	if set.Webhooks[0].Secret != "" || !strings.HasPrefix(set.Webhooks[1].Secret, "whsec_") {
+		t.Errorf("a second change shows %+v", set.Webhooks)
+	}
+
+	// Rotation: MFA tenant admins only.
+	rotate := tenantPath + "/lockbox/webhooks/rotate"
+	body := lockbox.RotateWebhookSecretInput{URL: hook}
+	before := e.eventCount(w.tenant.ID)
+	for who, tok := range map[string]string{"password-only admin": pwd.Token, "approver": w.approver.token, "member": w.member.token,
+		"operator admin": w.opAdmin.token, "engineer": w.engineer.token} {
+		if rs := e.call("POST", rotate, tok, body); rs.Status != 403 && rs.Status != 404 {
+			t.Errorf("%s rotates: %d %s", who, rs.Status, rs.Body)
+		}
+	}
+	if rs := e.call("PATCH", tenantPath+"/lockbox", pwd.Token, map[string]any{"webhooks": []map[string]string{{"url": "https://hooks.lockbox.invalid/c"}}}); rs.Status != 403 {
+		t.Errorf("a password-only admin adds a webhook (and would see its secret): %d %s", rs.Status, rs.Body)
+	}
+	e.must(404, "POST", rotate, admin.token, lockbox.RotateWebhookSecretInput{URL: "https://hooks.lockbox.invalid/none"}, nil)
+	e.must(422, "POST", rotate, admin.token, lockbox.RotateWebhookSecretInput{}, nil)
+	if n := e.eventCount(w.tenant.ID); n != before {
+		t.Fatalf("refused rotations added %d events", n-before)
+	}
+	var rotated lockbox.Webhook
+	e.must(200, "POST", rotate, admin.token, body, &rotated)
+	if rotated.URL != hook || !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == first {
+		t.Fatalf("rotated: %+v", rotated)
+	}
+	noSecret("the admin after rotating", admin.token)
+	evs := e.events(w.tenant.ID)[before:]
+	if len(evs) != 1 || evs[0].Type != lockbox.EventWebhookSecretRotated || evs[0].ActorID != admin.ID ||
+		strings.Contains(string(evs[0].Data), rotated.Secret) || strings.Contains(string(evs[0].Data), first) || !strings.Contains(string(evs[0].Data), hook) {
+		t.Fatalf("the rotation's events: %v %s", eventTypes(evs), evs[0].Data)
+	}
+	if strings.Contains(e.logs.String(), rotated.Secret) || strings.Contains(e.logs.String(), first) {
+		t.Error("a webhook secret is in the server's log")
+	}
+
+	// Deliveries are signed with the new secret, not the old (the other
+	// webhook, on a name that does not resolve, receives nothing).
+	h.set(rotated.Secret, 0)
+	r := e.request(w, "1h")
+	e.drain()
+	h.mu.Lock()
+	bad := h.bad
+	h.mu.Unlock()
+	if got := h.eventTypesFor(r.ID); len(got) == 0 || len(bad) > 0 {
+		t.Errorf("deliveries after the rotation: %v, refused by the receiver: %v", got, bad)
+	}
+}
