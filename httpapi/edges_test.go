@@ -149,7 +149,9 @@ func TestWebhookToOwnAddressRefused(t *testing.T) {
 func TestWebhookSecretShownOnce(t *testing.T) {
 	var clock func() time.Time
 	h := newHookReceiver(t, func() time.Time { return clock() })
-	e := newEnvWith(t, func(c *app.Config) { c.Notify = app.NotifyConfig{HTTPClient: h.srv.Client(), WebhookAllowPrivate: true} })
+	e := newEnvWith(t, func(c *app.Config) {
+		c.Notify = app.NotifyConfig{HTTPClient: h.srv.Client(), WebhookAllowPrivate: true}
+	})
 	clock = e.clock.Now
 	w := e.newWorld("acme")
 	admin := w.customerAdmin
