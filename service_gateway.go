@@ -56,6 +56,11 @@ const (
 	// EventAccessRecorded is a record whose phase and decision this server
 	// does not know: still recorded, never refused for its content.
 	EventAccessRecorded EventType = "access.recorded"
+	// EventAccessUnverifiedSummary, in the system log only, counts by
+	// reason the requests an enforcement point refused before any grant
+	// token verified, over an interval: anonymous traffic is in no
+	// tenant's log (invariant 13).
+	EventAccessUnverifiedSummary EventType = "access.unverified_summary"
 )
 
 // Limits of POST /v1/access-events.
@@ -69,11 +74,12 @@ const (
 // files it by are read; the others are the record's content, which is
 // never a reason to refuse it.
 type AccessRecord struct {
-	ID        string
-	TenantID  TenantID
-	RequestID RequestID
-	Phase     string
-	Decision  string
+	ID          string
+	TenantID    TenantID
+	RequestID   RequestID
+	RequesterID UserID
+	Phase       string
+	Decision    string
 	// Data is the record as sent, decoded (numbers kept exact).
 	Data map[string]any
 }
@@ -85,6 +91,13 @@ type AccessRecord struct {
 // accounts record accesses. A record naming no tenant, or a tenant that
 // does not exist, goes to the system log: an access attempt at an unknown
 // tenant is still on record, and no log is opened for a made-up tenant.
+//
+// A record for an existing tenant must rest on a verified grant token: it
+// names a request (and, if it names a requester, that request's
+// requester), of that tenant unless it is a refusal (a grant of one tenant
+// tried on another's content is the other's to see). Anything else is 422
+// and records nothing: nothing reaches a tenant's log per request without a
+// verified identity, whatever a gateway account sends (invariant 13).
 func (s *Service) RecordAccess(ctx context.Context, p *Principal, records []AccessRecord) (int, error) {
 	if !isGateway(p.User) {
 		return 0, Errorf(CodeForbidden, "only gateway accounts record accesses")
@@ -96,14 +109,16 @@ func (s *Service) RecordAccess(ctx context.Context, p *Principal, records []Acce
 		if r.ID == "" || len(r.ID) > maxAccessRecordID || !printable(r.ID) {
 			return 0, Errorf(CodeBadRequest, "records[%d].id must be 1 to %d printable characters", i, maxAccessRecordID)
 		}
-		if len(r.TenantID) > maxAccessRecordID || !printable(string(r.TenantID)) || len(r.RequestID) > maxAccessRecordID || !printable(string(r.RequestID)) {
-			return 0, Errorf(CodeBadRequest, "records[%d]: tenant_id and request_id must be at most %d printable characters", i, maxAccessRecordID)
+		if len(r.TenantID) > maxAccessRecordID || !printable(string(r.TenantID)) || len(r.RequestID) > maxAccessRecordID || !printable(string(r.RequestID)) ||
+			len(r.RequesterID) > maxAccessRecordID || !printable(string(r.RequesterID)) {
+			return 0, Errorf(CodeBadRequest, "records[%d]: tenant_id, request_id and requester_id must be at most %d printable characters", i, maxAccessRecordID)
 		}
 	}
 	err := s.update(ctx, func(tx *txn) error {
 		tenants := map[TenantID]bool{}
+		requests := map[RequestID]*AccessRequest{}
 		now := s.now()
-		for _, r := range records {
+		for i, r := range records {
 			log := SystemLog
 			if r.TenantID != "" && r.TenantID != SystemLog {
 				known, ok := tenants[r.TenantID]
@@ -119,6 +134,9 @@ func (s *Service) RecordAccess(ctx context.Context, p *Principal, records []Acce
 				}
 				if known {
 					log = r.TenantID
+					if err := verifiedRecord(ctx, tx, requests, i, r); err != nil {
+						return err
+					}
 				}
 			}
 			isNew, err := tx.MarkAccessRecord(ctx, r.ID, log)
@@ -144,9 +162,41 @@ func (s *Service) RecordAccess(ctx context.Context, p *Principal, records []Acce
 	return len(records), nil
 }
 
+// verifiedRecord checks that r, for an existing tenant, rests on a verified
+// grant token: it names an existing request — of r's tenant unless r is a
+// refusal — and that request's requester, if any.
+func verifiedRecord(ctx context.Context, tx *txn, requests map[RequestID]*AccessRequest, i int, r AccessRecord) error {
+	refuse := func(why string) error {
+		return Errorf(CodeInvalid, "records[%d]: a record for tenant %s must name a request of a verified grant token (%s); refusals of requests without a verified token are counted by the gateway, not recorded in a tenant's log (invariant 13)", i, r.TenantID, why)
+	}
+	if r.RequestID == "" {
+		return refuse("request_id is missing")
+	}
+	req, ok := requests[r.RequestID]
+	if !ok {
+		var err error
+		if req, err = tx.GetRequest(ctx, r.RequestID); err != nil {
+			if ErrorCodeOf(err) == CodeNotFound {
+				return refuse("request " + string(r.RequestID) + " does not exist")
+			}
+			return err
+		}
+		requests[r.RequestID] = req
+	}
+	if req.TenantID != r.TenantID && !(r.Phase == "decision" && r.Decision == "refused") {
+		return refuse("request " + string(r.RequestID) + " is another tenant's")
+	}
+	if r.RequesterID != "" && r.RequesterID != req.RequesterID {
+		return refuse("requester_id is not the request's requester")
+	}
+	return nil
+}
+
 // accessEventType names the event of a record.
 func accessEventType(r AccessRecord) EventType {
 	switch {
+	case r.Phase == "summary":
+		return EventAccessUnverifiedSummary
 	case r.Phase == "completed":
 		return EventAccessCompleted
 	case r.Decision == "allowed":

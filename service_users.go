@@ -115,8 +115,10 @@ func (s *Service) GetLockbox(ctx context.Context, p *Principal, id TenantID) (*L
 
 // keepWebhookSecrets gives each webhook of after the secret it had in
 // before (same URL), and a new secret to a webhook added: secrets are the
-// server's to make, so a client cannot choose a weak one.
-func keepWebhookSecrets(before, after []Webhook) {
+// server's to make, so a client cannot choose a weak one. It reports which
+// webhooks are new: their secret is shown once, in the answer to the change.
+func keepWebhookSecrets(before, after []Webhook) (added []bool) {
+	added = make([]bool, len(after))
 	for i := range after {
 		after[i].Secret = ""
 		for _, b := range before {
@@ -126,30 +128,28 @@ func keepWebhookSecrets(before, after []Webhook) {
 		}
 		if after[i].Secret == "" {
 			after[i].Secret = NewSecret("whsec_")
+			added[i] = true
 		}
 	}
+	return added
 }
 
-// redactTenant hides webhook secrets from everyone but the tenant's admins,
-// and opens them (sealed in the database) for the admins.
-func (s *Service) redactTenant(p *Principal, t *Tenant) error {
-	if t == nil {
-		return nil
-	}
-	if !p.User.IsTenantAdminOf(t.ID) {
+// redactTenant hides webhook secrets from every reader, the tenant's admins
+// included: a secret is shown once, to the MFA session of the tenant admin
+// who added the webhook or rotated its secret (UpdateLockbox,
+// RotateWebhookSecret), and never again, so a password alone, a stolen
+// session cookie or a later reader of the settings cannot learn it.
+func (s *Service) redactTenant(_ *Principal, t *Tenant) error {
+	if t != nil {
 		t.Lockbox = t.Lockbox.Redacted()
-		return nil
 	}
-	open, err := openWebhookSecrets(s.box, t.ID, t.Lockbox)
-	if err != nil {
-		return err
-	}
-	t.Lockbox = open
 	return nil
 }
 
 // UpdateLockbox changes a tenant's lockbox settings. Only a tenant_admin of
-// the tenant, on an MFA session; no operator role can.
+// the tenant, on an MFA session; no operator role can. The answer carries
+// the secrets of the webhooks this change adds, once; the others' stay
+// hidden.
 func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, patch LockboxPatch) (*LockboxSettings, error) {
 	if err := tenantVisible(p, id); err != nil {
 		return nil, err
@@ -171,11 +171,14 @@ func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, 
 		if err := t.Lockbox.Validate(); err != nil {
 			return err
 		}
-		keepWebhookSecrets(before.Webhooks, t.Lockbox.Webhooks)
-		// The admin is shown the secrets in clear; the database keeps
-		// them sealed.
-		if out, err = openWebhookSecrets(s.box, id, t.Lockbox); err != nil {
-			return err
+		added := keepWebhookSecrets(before.Webhooks, t.Lockbox.Webhooks)
+		// The admin is shown the new secrets in clear, once; the database
+		// keeps them sealed.
+		out = t.Lockbox.Redacted()
+		for i, isNew := range added {
+			if isNew {
+				out.Webhooks[i].Secret = t.Lockbox.Webhooks[i].Secret
+			}
 		}
 		if err := sealWebhookSecrets(s.box, id, t.Lockbox.Webhooks); err != nil {
 			return err
@@ -184,6 +187,56 @@ func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, 
 			return err
 		}
 		return tx.emit(NewEvent(id, EventLockboxUpdated, p.ID(), s.now(), map[string]any{"before": before.Redacted(), "after": t.Lockbox.Redacted()}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RotateWebhookSecretInput names the webhook whose secret is replaced.
+type RotateWebhookSecretInput struct {
+	URL string `json:"url"`
+}
+
+// RotateWebhookSecret gives a tenant's webhook a new signing secret and
+// returns it, once: its receiver must be told the new secret, since
+// deliveries are signed with it from now on. Only a tenant_admin of the
+// tenant, on an MFA session (like every change of the settings); the
+// rotation is an event in the tenant's log, without the secret.
+func (s *Service) RotateWebhookSecret(ctx context.Context, p *Principal, id TenantID, in RotateWebhookSecretInput) (*Webhook, error) {
+	if err := tenantVisible(p, id); err != nil {
+		return nil, err
+	}
+	if !p.User.IsTenantAdminOf(id) {
+		return nil, Errorf(CodeForbidden, "only the tenant's own tenant_admin users may rotate its webhook secrets")
+	}
+	if !p.MFA() {
+		return nil, Errorf(CodeForbidden, "rotating a webhook secret needs a session signed in with a one-time code")
+	}
+	if strings.TrimSpace(in.URL) == "" {
+		return nil, Errorf(CodeInvalid, "url is required: the URL of the webhook whose secret to rotate")
+	}
+	var out Webhook
+	err := s.update(ctx, func(tx *txn) error {
+		t, err := tx.GetTenant(ctx, id)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(t.Lockbox.Webhooks, func(w Webhook) bool { return w.URL == in.URL })
+		if i < 0 {
+			return Errorf(CodeNotFound, "the tenant has no webhook %s", RedactURL(in.URL))
+		}
+		secret := NewSecret("whsec_")
+		t.Lockbox.Webhooks[i].Secret = secret
+		out = t.Lockbox.Webhooks[i]
+		if err := sealWebhookSecrets(s.box, id, t.Lockbox.Webhooks[i:i+1]); err != nil {
+			return err
+		}
+		if err := tx.UpdateTenant(ctx, t); err != nil {
+			return err
+		}
+		return tx.emit(NewEvent(id, EventWebhookSecretRotated, p.ID(), s.now(), map[string]any{"url": in.URL, "format": out.Format}))
 	})
 	if err != nil {
 		return nil, err

@@ -33,3 +33,9 @@ func (c *Client) GetLockbox(ctx context.Context, id lockbox.TenantID) (*lockbox.
 func (c *Client) UpdateLockbox(ctx context.Context, id lockbox.TenantID, in lockbox.LockboxPatch) (*lockbox.LockboxSettings, error) {
 	return patchID[lockbox.LockboxSettings](ctx, c, in, "/v1/tenants/%s/lockbox", string(id))
 }
+
+// RotateWebhookSecret gives a tenant's webhook a new signing secret, shown
+// in the answer only: POST /v1/tenants/{id}/lockbox/webhooks/rotate.
+func (c *Client) RotateWebhookSecret(ctx context.Context, id lockbox.TenantID, webhookURL string) (*lockbox.Webhook, error) {
+	return postID[lockbox.Webhook](ctx, c, lockbox.RotateWebhookSecretInput{URL: webhookURL}, "/v1/tenants/%s/lockbox/webhooks/rotate", string(id))
+}

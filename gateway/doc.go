@@ -13,7 +13,8 @@
 //  3. the bearer grant token must be present and verify (grant.Verifier:
 //     EdDSA only, known kid, exact iss, aud lockbox-gateway, exp with no
 //     leeway) — else 401, or 503 when no keys can be fetched;
-//  4. the revocation feed must have synced (and, if configured, be fresh),
+//  4. the revocation feed must have synced and be fresh (heard from within
+//     MaxFeedStaleness, 30 s by default),
 //     and the token's request must not have ended — else 503 / 403;
 //  5. the route's tenant must be the token's, the route's resource in the
 //     token's resources, the route's level covered by the token's
@@ -23,13 +24,20 @@
 //     gateway fails closed;
 //  7. the request goes upstream without its Authorization header (and with
 //     X-Lockbox-Access-Id, -Request-Id, -Requester, -Tenant set by the
-//     gateway, client-sent X-Lockbox-* removed); the response status and
-//     size go into a completion record.
+//     gateway, and every client-sent header a server could read as one of
+//     them removed: any case, "_" for "-"); the response status and size
+//     go into a completion record.
 //
-// Refused requests are recorded too (phase decision, decision refused; the
-// record is queued with the next batch, since the refusal does not depend
-// on it) and answered {"error":{"code":"<reason>","message":"…"}} with the reason codes
-// of record.go, never with upstream content.
+// Refused requests are answered {"error":{"code":"<reason>","message":"…"}}
+// with the reason codes of record.go, never with upstream content. Those
+// refused after a token verified (steps 4 and 5) are recorded in the
+// tenant's log (phase decision, decision refused; queued with the next
+// batch, since the refusal does not depend on it). Those refused before
+// any token verified (steps 1 to 3) rest on nothing but what an anonymous
+// client sent, so no tenant's log grows for them (invariant 13): they are
+// counted (lockbox_gateway_unverified_refusals_total{reason}) and
+// summarized once per SummaryInterval in a record of phase summary with no
+// tenant, which the server files in its system log.
 //
 // # What the lockbox server must serve
 //
@@ -76,7 +84,8 @@
 //
 // (at most 256 records per request by default; AccessRecord documents the
 // fields) must append one event per record to the log of the record's
-// tenant_id (the system log when tenant_id is empty), all records of the
+// tenant_id (the system log when tenant_id is empty or names no tenant),
+// all records of the
 // request in one transaction, and answer
 //
 //	200 {"recorded": <number of records in the request>}
@@ -85,8 +94,12 @@
 // in the log counts as recorded and is not appended again — shipping is
 // at-least-once, since a batch whose answer was lost is sent again. A server
 // must not reject a well-formed record for its content (an unknown tenant is
-// still an access attempt to record); any answer but 200 makes the gateway
-// keep the batch in its spool and send it again later, in order.
+// still an access attempt to record), with one exception: a record for an
+// existing tenant must name a request (request_id, from a verified token) —
+// of that tenant, unless it is a refusal — and the lockbox server answers
+// 422 to a batch holding one that does not, so that no gateway account can
+// grow a tenant's log with anonymous records. Any answer but 200 makes the
+// gateway keep the batch in its spool and send it again later, in order.
 //
 // The JWK Set the gateway verifies with is GET <server>/.well-known/jwks.json
 // (package grant).

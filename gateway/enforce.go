@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
@@ -39,9 +40,19 @@ type MiddlewareConfig struct {
 	Gateway string
 	Logger  *slog.Logger
 	Now     func() time.Time
-	// Observe, if set, sees every record after it is made (metrics).
+	// Observe, if set, sees every record after it is made (metrics), and
+	// every refusal that came before a token verified, which is counted
+	// rather than recorded (see Unverified).
 	Observe func(AccessRecord)
+	// SummaryInterval is how often the refusals that came before a token
+	// verified are summarized, as one record for the operator's system
+	// log and one line in the gateway's own log (0:
+	// DefaultSummaryInterval).
+	SummaryInterval time.Duration
 }
+
+// DefaultSummaryInterval is how often unverified refusals are summarized.
+const DefaultSummaryInterval = time.Minute
 
 // Access is an allowed access, available to the protected handler through
 // FromContext.
@@ -81,6 +92,15 @@ func Middleware(cfg MiddlewareConfig) func(http.Handler) http.Handler {
 
 type enforcer struct {
 	MiddlewareConfig
+	tally refusalTally
+}
+
+// refusalTally counts the refusals that came before a token verified, by
+// reason, since the last summary.
+type refusalTally struct {
+	mu     sync.Mutex
+	since  time.Time
+	counts map[string]int64
 }
 
 func newEnforcer(cfg MiddlewareConfig) *enforcer {
@@ -100,7 +120,10 @@ func newEnforcer(cfg MiddlewareConfig) *enforcer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &enforcer{cfg}
+	if cfg.SummaryInterval <= 0 {
+		cfg.SummaryInterval = DefaultSummaryInterval
+	}
+	return &enforcer{MiddlewareConfig: cfg}
 }
 
 // refusal is a decision not to let a request through.
@@ -108,6 +131,9 @@ type refusal struct {
 	status  int
 	reason  string
 	message string
+	// anonymous: no token had verified when the request was refused (set
+	// by the function anonymous).
+	anonymous bool
 }
 
 func (e *enforcer) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -118,9 +144,19 @@ func (e *enforcer) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 	}
 	target, claims, ref := e.decide(r, &rec)
 	if ref != nil {
+		rec.Decision, rec.Reason, rec.Message = Refused, ref.reason, ref.message
+		if ref.anonymous {
+			// Nothing but what an anonymous client sent: no tenant's log
+			// grows for it (invariant 13). Counted, and summarized per
+			// interval in the operator's system log.
+			rec.TenantID = ""
+			e.countUnverified(rec)
+			e.observe(rec)
+			writeRefusal(w, ref)
+			return
+		}
 		// The refusal does not depend on its record, so the client does not
 		// wait for the commit.
-		rec.Decision, rec.Reason, rec.Message = Refused, ref.reason, ref.message
 		e.Recorder.RecordAsync(rec)
 		e.observe(rec)
 		writeRefusal(w, ref)
@@ -132,13 +168,14 @@ func (e *enforcer) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 		rec.Decision, rec.Reason, rec.Message = Refused, ReasonCannotRecord, "cannot record the access"
 		e.observe(rec) // not recorded: that is the problem
 		writeRefusal(w, &refusal{http.StatusServiceUnavailable, ReasonCannotRecord,
-			"cannot record the access; lockbox refuses accesses it cannot put in the customer's log"})
+			"cannot record the access; lockbox refuses accesses it cannot put in the customer's log", false})
 		return
 	}
 	e.observe(rec)
 
 	r2 := r.Clone(context.WithValue(r.Context(), accessKey{}, &Access{RecordID: rec.ID, Target: target, Claims: claims}))
 	r2.Header.Del("Authorization")
+	StripLockboxHeaders(r2.Header)
 	cw := &countingWriter{ResponseWriter: w}
 	// The completion is recorded even when the handler panics — as
 	// httputil.ReverseProxy does, with http.ErrAbortHandler, when the
@@ -171,6 +208,50 @@ func (e *enforcer) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 	next.ServeHTTP(cw, r2)
 }
 
+// countUnverified counts a refusal that came before a token verified and
+// summarizes the count when the interval has passed.
+func (e *enforcer) countUnverified(rec AccessRecord) {
+	e.Logger.Debug("gateway: refused a request without a verified grant token", "reason", rec.Reason,
+		"method", rec.Method, "path", rec.Path, "client", rec.ClientAddr)
+	now := e.Now()
+	e.tally.mu.Lock()
+	if len(e.tally.counts) == 0 {
+		e.tally.counts, e.tally.since = map[string]int64{}, now
+	}
+	e.tally.counts[rec.Reason]++
+	e.tally.mu.Unlock()
+	e.summarize(false)
+}
+
+// summarize sends the summary of the unverified refusals counted since the
+// last one — when the interval has passed, or now if force — to the
+// operator's system log (a record without tenant, phase summary) and to
+// the gateway's own log.
+func (e *enforcer) summarize(force bool) {
+	now := e.Now()
+	e.tally.mu.Lock()
+	if len(e.tally.counts) == 0 || (!force && now.Sub(e.tally.since) < e.SummaryInterval) {
+		e.tally.mu.Unlock()
+		return
+	}
+	counts, since := e.tally.counts, e.tally.since
+	e.tally.counts = nil
+	e.tally.mu.Unlock()
+	var total int64
+	args := []any{"since", since.UTC().Format(time.RFC3339)}
+	for reason, n := range counts {
+		total += n
+		args = append(args, reason, n)
+	}
+	e.Logger.Info("gateway: refused requests without a verified grant token (in no tenant's log)", append(args, "total", total)...)
+	s := since.UTC()
+	e.Recorder.RecordAsync(AccessRecord{
+		ID: lockbox.NewID("acc"), Phase: PhaseSummary, Time: now.UTC(), Since: &s, Gateway: e.Gateway,
+		Decision: Refused, Reason: ReasonUnverifiedSummary, Counts: counts, Total: total,
+		Message: fmt.Sprintf("%d requests refused before any grant token verified", total),
+	})
+}
+
 func (e *enforcer) observe(rec AccessRecord) {
 	if e.Observe != nil {
 		e.Observe(rec)
@@ -182,7 +263,7 @@ func (e *enforcer) observe(rec AccessRecord) {
 // and nothing from the token is trusted before its signature is.
 func (e *enforcer) decide(r *http.Request, rec *AccessRecord) (Target, *grant.Claims, *refusal) {
 	if msg := nonCanonical(r.URL.Path); msg != "" {
-		return Target{}, nil, &refusal{http.StatusBadRequest, ReasonNonCanonicalPath, msg}
+		return Target{}, nil, anonymous(&refusal{http.StatusBadRequest, ReasonNonCanonicalPath, msg, false})
 	}
 	target, err := e.Resolver.Resolve(r)
 	if err != nil {
@@ -190,40 +271,59 @@ func (e *enforcer) decide(r *http.Request, rec *AccessRecord) (Target, *grant.Cl
 		if !errors.Is(err, ErrNoRoute) {
 			msg = err.Error()
 		}
-		return Target{}, nil, &refusal{http.StatusNotFound, ReasonNoRoute, msg}
+		return Target{}, nil, anonymous(&refusal{http.StatusNotFound, ReasonNoRoute, msg, false})
 	}
 	rec.TenantID, rec.Route, rec.Resource, rec.Level = target.Tenant, target.Route, target.Resource, target.Level
 
 	token, ok := bearer(r)
 	if !ok {
-		return target, nil, &refusal{http.StatusUnauthorized, ReasonNoToken, "a grant token is required: send Authorization: Bearer <token> (lockbox request token)"}
+		return target, nil, anonymous(&refusal{http.StatusUnauthorized, ReasonNoToken, "a grant token is required: send Authorization: Bearer <token> (lockbox request token)", false})
 	}
 	claims, err := e.Verifier.Verify(r.Context(), token)
 	if err != nil {
-		return target, nil, tokenRefusal(err)
+		return target, nil, anonymous(tokenRefusal(err))
 	}
 	rec.RequestID, rec.RequesterID, rec.TokenID = claims.Request, claims.Subject, claims.ID
 
 	if err := e.Revocations.Ready(); err != nil {
-		return target, nil, &refusal{http.StatusServiceUnavailable, ReasonFeedUnavailable, err.Error() + "; refusing until revocations are known"}
+		return target, nil, &refusal{http.StatusServiceUnavailable, ReasonFeedUnavailable, err.Error() + "; refusing until revocations are known", false}
 	}
 	if rev, ended := e.Revocations.Ended(claims.Request); ended {
 		return target, nil, &refusal{http.StatusForbidden, ReasonEnded,
-			fmt.Sprintf("request %s has ended (%s at %s)", claims.Request, orDefault(string(rev.Status), "ended"), rev.EndedAt.UTC().Format(time.RFC3339))}
+			fmt.Sprintf("request %s has ended (%s at %s)", claims.Request, orDefault(string(rev.Status), "ended"), rev.EndedAt.UTC().Format(time.RFC3339)), false}
 	}
 	if claims.Tenant != target.Tenant {
 		return target, nil, &refusal{http.StatusForbidden, ReasonWrongTenant,
-			fmt.Sprintf("the grant is for tenant %s, this content belongs to tenant %s", claims.Tenant, target.Tenant)}
+			fmt.Sprintf("the grant is for tenant %s, this content belongs to tenant %s", claims.Tenant, target.Tenant), false}
 	}
 	if !claims.HasResource(target.Resource) {
 		return target, nil, &refusal{http.StatusForbidden, ReasonOutOfScope,
-			fmt.Sprintf("resource %q is not in the grant of request %s", target.Resource, claims.Request)}
+			fmt.Sprintf("resource %q is not in the grant of request %s", target.Resource, claims.Request), false}
 	}
 	if !grant.Covers(claims.AccessLevel, target.Level) {
 		return target, nil, &refusal{http.StatusForbidden, ReasonLevel,
-			fmt.Sprintf("%s %s needs %s access; the grant of request %s is %s", r.Method, target.Route, target.Level, claims.Request, claims.AccessLevel)}
+			fmt.Sprintf("%s %s needs %s access; the grant of request %s is %s", r.Method, target.Route, target.Level, claims.Request, claims.AccessLevel), false}
 	}
 	return target, claims, nil
+}
+
+// StripLockboxHeaders removes every header a client sent that a server
+// could read as one of the X-Lockbox-* headers only the gateway sets:
+// whatever the case, and with "_" for "-" (CGI, WSGI and others fold
+// X_Lockbox_Requester into HTTP_X_LOCKBOX_REQUESTER, the same variable as
+// X-Lockbox-Requester).
+func StripLockboxHeaders(h http.Header) {
+	for k := range h {
+		if n := strings.ReplaceAll(strings.ToLower(k), "_", "-"); n == "x-lockbox" || strings.HasPrefix(n, "x-lockbox-") {
+			delete(h, k)
+		}
+	}
+}
+
+// anonymous marks a refusal taken before any token verified.
+func anonymous(r *refusal) *refusal {
+	r.anonymous = true
+	return r
 }
 
 func orDefault(s, d string) string {
@@ -254,10 +354,10 @@ func tokenRefusal(err error) *refusal {
 			if m.reason == ReasonKeysUnavailable {
 				status = http.StatusServiceUnavailable
 			}
-			return &refusal{status, m.reason, err.Error()}
+			return &refusal{status: status, reason: m.reason, message: err.Error()}
 		}
 	}
-	return &refusal{http.StatusUnauthorized, ReasonMalformed, err.Error()}
+	return &refusal{status: http.StatusUnauthorized, reason: ReasonMalformed, message: err.Error()}
 }
 
 // bearer extracts the token of "Authorization: Bearer <token>" (RFC 6750;

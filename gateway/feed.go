@@ -66,15 +66,18 @@ type FeedConfig struct {
 	// MaxTokenTTL + Skew, plus a minute), then forgotten.
 	MaxTokenTTL time.Duration
 	Skew        time.Duration
-	// MaxStaleness, if positive, makes Ready fail when the feed has not
-	// been heard from (items, heartbeats, polls) for that long, so a gateway
-	// cut off from the server refuses instead of trusting a stale set. Zero
-	// relies on token expiry alone (invariant 7).
+	// MaxStaleness makes Ready fail when the feed has not been heard from
+	// (items, heartbeats, polls) for that long, so a gateway cut off from
+	// the server refuses instead of trusting a stale set (0:
+	// DefaultMaxFeedStaleness; negative: never, relying on token expiry
+	// alone, invariant 7).
 	MaxStaleness time.Duration
 	// PollInterval is used when the server has no stream endpoint (0: 2 s).
 	PollInterval time.Duration
 	// StreamIdle is how long a stream may stay silent before the gateway
-	// reconnects (0: 45 s); the server sends a heartbeat every 15 s.
+	// reconnects (0: 45 s, or 5/6 of MaxStaleness when that is shorter, so
+	// a silent connection is replaced before the feed counts as stale);
+	// the server sends a heartbeat every 15 s.
 	StreamIdle time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -116,8 +119,14 @@ func NewFeed(cfg FeedConfig) (*Feed, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 2 * time.Second
 	}
+	if cfg.MaxStaleness == 0 {
+		cfg.MaxStaleness = DefaultMaxFeedStaleness
+	}
 	if cfg.StreamIdle <= 0 {
 		cfg.StreamIdle = 45 * time.Second
+		if cfg.MaxStaleness > 0 && cfg.StreamIdle >= cfg.MaxStaleness {
+			cfg.StreamIdle = cfg.MaxStaleness * 5 / 6
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

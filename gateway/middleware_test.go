@@ -113,7 +113,8 @@ func TestMiddleware(t *testing.T) {
 
 	// The revocation loop above may have been allowed a few times before
 	// the feed delivered; every allowed access has its completion, every
-	// refusal its record.
+	// refusal after a verified token its record (the unrouted request is
+	// counted, not recorded: TestAnonymousRequestsLeaveNoRecord).
 	count := func() (allowed, refused, completed int) {
 		for _, r := range sink.all() {
 			switch {
@@ -132,7 +133,7 @@ func TestMiddleware(t *testing.T) {
 	}
 	waitFor(t, 2*time.Second, "the records", func() bool {
 		allowed, refused, completed := count()
-		return allowed >= 1 && completed == allowed && refused >= 4
+		return allowed >= 1 && completed == allowed && refused >= 3
 	})
 }
 

@@ -24,6 +24,11 @@ type Phase string
 const (
 	PhaseDecision  Phase = "decision"
 	PhaseCompleted Phase = "completed"
+	// PhaseSummary is a count of refusals that came before any token
+	// verified, by reason, over an interval: anonymous traffic is counted,
+	// never recorded per request, and the summary names no tenant (it goes
+	// to the operator's system log).
+	PhaseSummary Phase = "summary"
 )
 
 // Reason codes: the "reason" of a record and the "code" of a refusal's JSON
@@ -52,6 +57,8 @@ const (
 	ReasonTooLarge         = "body_too_large"          // 413, in completion records
 	ReasonCompleted        = "completed"               // completion of an allowed access
 	ReasonAborted          = "response_aborted"        // completion: the response broke off midway
+	// ReasonUnverifiedSummary is the reason of a summary record.
+	ReasonUnverifiedSummary = "unverified_refusals"
 )
 
 // AccessRecord is one recorded access: the decision, taken and made durable
@@ -73,20 +80,21 @@ type AccessRecord struct {
 	// ID is unique per record; the server must treat a record whose id it
 	// already holds as recorded (shipping is at-least-once).
 	ID string `json:"id"`
-	// Phase is decision or completed; DecisionID links a completion to its
-	// decision.
+	// Phase is decision, completed or summary; DecisionID links a
+	// completion to its decision.
 	Phase      Phase     `json:"phase"`
 	DecisionID string    `json:"decision_id,omitempty"`
 	Time       time.Time `json:"time"`
 	// Gateway names the enforcement point.
 	Gateway string `json:"gateway,omitempty"`
 	// TenantID is the tenant whose content the request targeted (from the
-	// route), which is the log the record belongs in. Empty when no route
-	// matched: the server files those in the system log.
+	// route), which is the log the record belongs in; only records of a
+	// verified token carry one. Empty on summaries: the server files those
+	// in the system log.
 	TenantID lockbox.TenantID `json:"tenant_id,omitempty"`
 	// RequestID, RequesterID (sub) and TokenID (jti) come from a token that
-	// verified; they are empty when the token was missing or invalid (an
-	// unverified token's claims are not evidence of anything).
+	// verified (an unverified token's claims are not evidence of
+	// anything, and its refusal is only counted: see Unverified).
 	RequestID   lockbox.RequestID `json:"request_id,omitempty"`
 	RequesterID lockbox.UserID    `json:"requester_id,omitempty"`
 	TokenID     string            `json:"token_id,omitempty"`
@@ -108,6 +116,20 @@ type AccessRecord struct {
 	Status     int   `json:"status,omitempty"`
 	Bytes      int64 `json:"bytes,omitempty"`
 	DurationMS int64 `json:"duration_ms,omitempty"`
+	// Since, Counts (by reason) and Total are set on summary records: the
+	// refusals before any token verified, from Since to Time.
+	Since  *time.Time       `json:"since,omitempty"`
+	Counts map[string]int64 `json:"counts,omitempty"`
+	Total  int64            `json:"total,omitempty"`
+}
+
+// Unverified reports whether rec is a refusal that came before any grant
+// token verified (missing, forged, expired, wrong audience…, or no route at
+// all). Such a record rests on nothing but what an anonymous client sent,
+// so it is never filed in a tenant's log (invariant 13): the gateway counts
+// it, and summarizes the counts.
+func (r AccessRecord) Unverified() bool {
+	return r.Phase == PhaseDecision && r.Decision == Refused && r.RequestID == ""
 }
 
 // maxRecordedPath bounds the path kept in a record, so a client cannot make

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,6 +269,15 @@ func (r *Recorder) commit(recs []AccessRecord) error {
 }
 
 func (r *Recorder) ship(recs []AccessRecord) error {
+	// A spool written by an older gateway may hold per-request refusals of
+	// anonymous requests for a tenant, which the server no longer takes
+	// (invariant 13): they leave the spool unshipped, counted in the log.
+	if kept := slices.DeleteFunc(slices.Clone(recs), func(rec AccessRecord) bool { return rec.Unverified() && rec.TenantID != "" }); len(kept) != len(recs) {
+		r.cfg.Logger.Warn("gateway: dropped spooled refusals of requests without a verified grant token; no tenant's log takes them", "dropped", len(recs)-len(kept))
+		if recs = kept; len(recs) == 0 {
+			return nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.ShipTimeout)
 	defer cancel()
 	if err := r.cfg.Sink.Ship(ctx, recs); err != nil {

@@ -27,6 +27,12 @@ const (
 	DefaultReadTimeout       = 2 * time.Minute
 	DefaultWriteTimeout      = 5 * time.Minute
 	DefaultIdleTimeout       = 2 * time.Minute
+	// DefaultMaxFeedStaleness: a gateway that has not heard from the
+	// revocation feed (items, the server's 15 s heartbeats, polls) for
+	// this long refuses every access, so one cut off from the server fails
+	// closed within a minute instead of admitting a revoked grant until its
+	// token expires.
+	DefaultMaxFeedStaleness = 30 * time.Second
 )
 
 // Config configures the gateway of `lockbox gateway --listen ADDR --upstream
@@ -67,9 +73,13 @@ type Config struct {
 	// MaxTokenTTL is the longest token lifetime accepted, and how long ended
 	// requests are remembered (0: grant.DefaultMaxTTL).
 	MaxTokenTTL time.Duration
-	// MaxFeedStaleness, if positive, refuses every access when the
-	// revocation feed has been silent that long (see FeedConfig).
+	// MaxFeedStaleness refuses every access when the revocation feed has
+	// been silent that long (0: DefaultMaxFeedStaleness; negative: never,
+	// relying on token expiry alone; see FeedConfig).
 	MaxFeedStaleness time.Duration
+	// SummaryInterval is how often refusals that came before any token
+	// verified are summarized (0: DefaultSummaryInterval).
+	SummaryInterval time.Duration
 	// MaxBodyBytes bounds request bodies (0: DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// Listener timeouts (0: the defaults above).
@@ -94,6 +104,7 @@ type Server struct {
 	feed     *Feed
 	spool    *Spool
 	recorder *Recorder
+	enforcer *enforcer
 	handler  http.Handler
 	closer   sync.Once
 }
@@ -121,6 +132,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxTokenTTL <= 0 {
 		cfg.MaxTokenTTL = grant.DefaultMaxTTL
+	}
+	if cfg.MaxFeedStaleness == 0 {
+		cfg.MaxFeedStaleness = DefaultMaxFeedStaleness
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -185,11 +199,7 @@ func New(cfg Config) (*Server, error) {
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
 			pr.Out.Header.Del("Authorization")
-			for k := range pr.Out.Header {
-				if strings.HasPrefix(k, "X-Lockbox-") {
-					pr.Out.Header.Del(k) // only the gateway speaks for lockbox
-				}
-			}
+			StripLockboxHeaders(pr.Out.Header) // only the gateway speaks for lockbox
 			if a, ok := FromContext(pr.In.Context()); ok {
 				h := pr.Out.Header
 				h.Set("X-Lockbox-Access-Id", a.RecordID)
@@ -213,10 +223,11 @@ func New(cfg Config) (*Server, error) {
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.MaxBodyBytes)
 		proxy.ServeHTTP(w, r)
 	})
-	s.handler = Middleware(MiddlewareConfig{
+	s.enforcer = newEnforcer(MiddlewareConfig{
 		Resolver: s.routes, Verifier: verifier, Revocations: s.feed, Recorder: s.recorder,
-		Gateway: cfg.Name, Logger: cfg.Logger, Observe: observe,
-	})(proxied)
+		Gateway: cfg.Name, Logger: cfg.Logger, Observe: observe, SummaryInterval: cfg.SummaryInterval,
+	})
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.enforcer.serve(w, r, proxied) })
 	return s, nil
 }
 
@@ -293,6 +304,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(keysDone)
 		s.keys.Run(ctx)
 	}()
+	summaryDone := make(chan struct{})
+	go func() {
+		defer close(summaryDone)
+		tick := time.NewTicker(max(s.enforcer.SummaryInterval/4, 10*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				s.enforcer.summarize(false)
+			}
+		}
+	}()
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: orDuration(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
@@ -316,6 +341,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cancel()
 	<-feedDone
 	<-keysDone
+	<-summaryDone
+	s.enforcer.summarize(true) // the last interval's, before the recorder closes
 	s.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -358,8 +385,12 @@ func (s *Server) registerMetrics(reg prometheus.Registerer) (func(AccessRecord),
 		Name: "lockbox_gateway_accesses_total",
 		Help: "Access decisions, by decision and reason.",
 	}, []string{"decision", "reason"})
+	unverified := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lockbox_gateway_unverified_refusals_total",
+		Help: "Requests refused before any grant token verified (no route, no token, forged, expired, wrong audience…), by reason. They are in no tenant's log: counted here and summarized in the operator's system log.",
+	}, []string{"reason"})
 	collectors := []prometheus.Collector{
-		accesses,
+		accesses, unverified,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "lockbox_gateway_record_shipments_total",
 			Help: "Batches of access records acknowledged by the server.",
@@ -389,6 +420,9 @@ func (s *Server) registerMetrics(reg prometheus.Registerer) (func(AccessRecord),
 	return func(rec AccessRecord) {
 		if rec.Phase == PhaseDecision {
 			accesses.WithLabelValues(string(rec.Decision), rec.Reason).Inc()
+			if rec.Unverified() {
+				unverified.WithLabelValues(rec.Reason).Inc()
+			}
 		}
 	}, nil
 }

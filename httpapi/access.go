@@ -21,11 +21,12 @@ type AccessEventsOutput struct {
 // recordFields are the fields the server files a record by; every other
 // field is the record's content, kept and never judged.
 type recordFields struct {
-	ID        string `json:"id"`
-	TenantID  string `json:"tenant_id"`
-	RequestID string `json:"request_id"`
-	Phase     string `json:"phase"`
-	Decision  string `json:"decision"`
+	ID          string `json:"id"`
+	TenantID    string `json:"tenant_id"`
+	RequestID   string `json:"request_id"`
+	RequesterID string `json:"requester_id"`
+	Phase       string `json:"phase"`
+	Decision    string `json:"decision"`
 }
 
 // accessRecords checks the shape of the records (objects whose filing
@@ -55,7 +56,7 @@ func accessRecords(in *AccessEventsInput) ([]lockbox.AccessRecord, error) {
 			return nil, lockbox.Errorf(lockbox.CodeBadRequest, "records[%d]: %s", i, describeJSONError(err))
 		}
 		out[i] = lockbox.AccessRecord{ID: f.ID, TenantID: lockbox.TenantID(f.TenantID), RequestID: lockbox.RequestID(f.RequestID),
-			Phase: f.Phase, Decision: f.Decision, Data: data}
+			RequesterID: lockbox.UserID(f.RequesterID), Phase: f.Phase, Decision: f.Decision, Data: data}
 	}
 	return out, nil
 }

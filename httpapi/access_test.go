@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/lockbox-dev/lockbox"
@@ -77,5 +78,74 @@ func TestAccessEvents(t *testing.T) {
 		if rs := e.call("POST", "/v1/access-events", tok, map[string]any{"records": []any{rec("acc_x", "decision", "allowed", string(w.tenant.ID))}}); rs.Status != 403 {
 			t.Errorf("non-gateway records: %d", rs.Status)
 		}
+	}
+}
+
+// TestAccessEventsNeedAVerifiedRequest (issue 13, item 8; invariant 13): a
+// gateway account — buggy, or in an attacker's hands — cannot grow a
+// tenant's log with records of anonymous requests: a record for a tenant
+// must name a request (from a verified grant token) of that tenant, and its
+// requester if it names one; a refusal may name another tenant's request (a
+// grant tried on the wrong tenant's content). Anything else is 422 and the
+// whole batch records nothing. Summaries of anonymous refusals go to the
+// system log.
+func TestAccessEventsNeedAVerifiedRequest(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorld("Contoso")
+	other := e.newWorld("Globex")
+	gw := e.gatewayUser()
+	r := e.approved(w, "1h")
+	foreign := e.request(other, "1h")
+	tenantBefore, systemBefore := e.eventCount(w.tenant.ID), e.eventCount(lockbox.SystemLog)
+
+	rec := func(id, decision string, fields ...string) map[string]any {
+		m := map[string]any{"id": id, "phase": "decision", "time": "2030-05-01T09:00:00Z", "gateway": "gw-1", "tenant_id": string(w.tenant.ID),
+			"method": "GET", "path": "/tenants/x/mailboxes/alice", "decision": decision, "reason": "token_missing"}
+		for i := 0; i+1 < len(fields); i += 2 {
+			m[fields[i]] = fields[i+1]
+		}
+		return m
+	}
+	for name, bad := range map[string]map[string]any{
+		"anonymous refusal":                rec("acc_anon", "refused"),
+		"anonymous allowed":                rec("acc_anon2", "allowed"),
+		"made-up request":                  rec("acc_madeup", "refused", "request_id", "req_made_up"),
+		"another tenant's request allowed": rec("acc_foreign", "allowed", "request_id", string(foreign.ID)),
+		"someone else's request":           rec("acc_who", "refused", "request_id", string(r.ID), "requester_id", string(w.approver.ID)),
+	} {
+		good := rec("acc_good_"+name, "allowed", "request_id", string(r.ID), "requester_id", string(w.engineer.ID))
+		rs := e.call("POST", "/v1/access-events", gw.token, map[string]any{"records": []any{good, bad}})
+		if rs.Status != 422 || !strings.Contains(string(rs.Body), "verified") {
+			t.Errorf("%s: %d %s", name, rs.Status, rs.Body)
+		}
+	}
+	if n := e.eventCount(w.tenant.ID); n != tenantBefore {
+		t.Fatalf("refused batches grew the tenant's log by %d", n-tenantBefore)
+	}
+
+	// 200 anonymous records in one batch change nothing either.
+	var flood []any
+	for i := range 200 {
+		flood = append(flood, rec("acc_flood_"+itoa(i), "refused"))
+	}
+	if rs := e.call("POST", "/v1/access-events", gw.token, map[string]any{"records": flood}); rs.Status != 422 {
+		t.Errorf("a flood of anonymous records: %d", rs.Status)
+	}
+
+	// What a gateway sends is taken: a verified refusal, one naming another
+	// tenant's request (the grant was tried here), and the summary of the
+	// anonymous refusals, which names no tenant.
+	var out httpapi.AccessEventsOutput
+	e.must(200, "POST", "/v1/access-events", gw.token, map[string]any{"records": []any{
+		rec("acc_scope", "refused", "request_id", string(r.ID), "requester_id", string(w.engineer.ID), "reason", "out_of_scope"),
+		rec("acc_wrong_tenant", "refused", "request_id", string(foreign.ID), "reason", "wrong_tenant"),
+		map[string]any{"id": "acc_summary", "phase": "summary", "time": "2030-05-01T09:01:00Z", "since": "2030-05-01T09:00:00Z",
+			"decision": "refused", "reason": "unverified_refusals", "counts": map[string]int{"token_missing": 200}, "total": 200},
+	}}, &out)
+	if got := eventTypes(e.events(w.tenant.ID)[tenantBefore:]); len(got) != 2 || got[0] != "access.refused" || got[1] != "access.refused" {
+		t.Errorf("tenant log got %v", got)
+	}
+	if got := eventTypes(e.events(lockbox.SystemLog)[systemBefore:]); len(got) != 1 || got[0] != "access.unverified_summary" {
+		t.Errorf("system log got %v", got)
 	}
 }

@@ -207,8 +207,8 @@ func parseAuthzTable(t *testing.T, text string) map[string]map[string]string {
 // a request awaiting internal approval. Notes on cells that may surprise:
 //
 //   - Operators (op_admin) cannot create, change or delete customer users,
-//     nor mint API tokens for them, nor change lockbox settings, nor
-//     review: invariant 10 and docs/design.md §1.
+//     nor mint API tokens for them, nor change lockbox settings or rotate
+//     webhook secrets, nor review: invariant 10 and docs/design.md §1.
 //   - A customer's objects in another tenant answer 404, never 403: their
 //     existence is not disclosed.
 //   - Only the requester (engineer) cancels, completes or takes a token;
@@ -276,6 +276,7 @@ POST /v1/requests/{id}/deny @internal                403/403    403/403    ok/ok
 POST /v1/requests/{id}/revoke @approved              ok/ok      403/403    403/403    404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
 POST /v1/requests/{id}/token @approved               403/403    ok/403     403/403    404/404    403/404    403/404    403/404    404/403    401/401    401/401
 POST /v1/tenants                                     ok/ok      403/403    403/403    403/403    403/403    403/403    403/403    403/403    401/401    401/401
+POST /v1/tenants/{id}/lockbox/webhooks/rotate       403/403    403/403    403/403    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
 POST /v1/tickets                                     ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
 POST /v1/tickets/{id}/comments                       ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
 POST /v1/tickets/{id}/resolve                        ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
@@ -310,7 +311,9 @@ func authzBody(op apiOperation, tg *authzTarget) any {
 	switch op.Method + " " + op.Path {
 	case "POST /v1/access-events":
 		return map[string]any{"records": []map[string]any{{"id": "acc_" + lockbox.NewID("m"), "phase": "decision", "time": time.Now().UTC(), "tenant_id": tenant,
-			"method": "GET", "path": "/x", "decision": "refused", "reason": "token_missing"}}}
+			"request_id": tg.request.ID, "method": "GET", "path": "/x", "decision": "refused", "reason": "out_of_scope"}}}
+	case "POST /v1/tenants/{id}/lockbox/webhooks/rotate":
+		return map[string]any{"url": ""} // 422 past authorization (TestWebhookSecretShownOnce rotates real ones)
 	case "POST /v1/auth/login":
 		return map[string]any{"email": tg.w.member.Email, "password": "wrong password"}
 	case "POST /v1/me/totp/verify":

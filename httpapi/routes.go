@@ -122,6 +122,10 @@ func (s *Server) apiRoutes() []route {
 			func(c *call, in *lockbox.LockboxPatch) (*lockbox.LockboxSettings, error) {
 				return svc.UpdateLockbox(c.ctx, c.p, lockbox.TenantID(c.path("id")), *in)
 			}),
+		op("POST", "/v1/tenants/{id}/lockbox/webhooks/rotate", 200, "Give a webhook a new signing secret, returned once (settings never show secrets again)", "the tenant's tenant_admin on an MFA session; never operators",
+			func(c *call, in *lockbox.RotateWebhookSecretInput) (*lockbox.Webhook, error) {
+				return svc.RotateWebhookSecret(c.ctx, c.p, lockbox.TenantID(c.path("id")), *in)
+			}),
 		op("GET", "/v1/tenants/{id}/events", 200, "The tenant's events, oldest first", "operators; the tenant's admins and approvers",
 			func(c *call, _ *none) (lockbox.List[*lockbox.Event], error) {
 				return s.listEvents(c)

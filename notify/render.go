@@ -9,6 +9,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode"
 
 	"github.com/lockbox-dev/lockbox"
 )
@@ -200,22 +201,59 @@ func by(name string) string {
 	return " by " + name
 }
 
-// summaryLine is the one-line text of an event, for Slack and Teams.
-func summaryLine(e *eventJSON, r *lockbox.RequestSummary, link string) string {
+// summaryLine is the one-line text of an event, for Slack and Teams: esc
+// escapes every value that comes from a user (names, resources, the tenant's
+// name) for the receiver's markup; the link is the server's own.
+func summaryLine(e *eventJSON, r *lockbox.RequestSummary, link string, esc func(string) string) string {
 	if r == nil {
-		return fmt.Sprintf("lockbox: %s in tenant %s", e.Type, e.TenantID)
+		return fmt.Sprintf("lockbox: %s in tenant %s", esc(string(e.Type)), esc(string(e.TenantID)))
 	}
 	who := r.RequesterName
 	if who == "" {
 		who = string(r.RequesterID)
 	}
-	s := fmt.Sprintf("lockbox: %s — %s's %s access request to %s (%s) is %s", e.Type, who, r.AccessLevel,
-		strings.Join(r.Resources, ", "), r.TenantName, r.Status)
+	s := fmt.Sprintf("lockbox: %s — %s's %s access request to %s (%s) is %s", esc(string(e.Type)), esc(who), esc(string(r.AccessLevel)),
+		esc(strings.Join(r.Resources, ", ")), esc(r.TenantName), esc(string(r.Status)))
 	if r.Decision != nil {
-		s += fmt.Sprintf(" (%s %s at the %s review)", r.Decision.ReviewerName, r.Decision.Decision, r.Decision.Stage)
+		s += fmt.Sprintf(" (%s %s at the %s review)", esc(r.Decision.ReviewerName), esc(string(r.Decision.Decision)), esc(string(r.Decision.Stage)))
 	}
 	if r.Status == lockbox.StatusPendingCustomer {
 		s += "; decide before " + funcs["time"].(func(any) string)(r.DecisionDeadline)
 	}
 	return s + ". " + link
 }
+
+// oneLine turns control characters (newlines above all, which could start
+// a heading or a list in markdown) into spaces.
+func oneLine(s string) string {
+	return strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return ' '
+		}
+		return c
+	}, s)
+}
+
+// slackEscape makes s inert in Slack's mrkdwn: Slack reads "<…>" as links,
+// mentions (<!channel>, <@U123>) and dates, and wants &, < and > escaped as
+// HTML entities in any text that is not markup
+// (https://api.slack.com/reference/surfaces/formatting#escaping).
+func slackEscape(s string) string {
+	return slackEscaper.Replace(oneLine(s))
+}
+
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// teamsEscape makes s inert in a Teams message's text, which Teams renders
+// as markdown with some HTML: HTML's specials become entities, and every
+// markdown character that could make a link ([text](url)), an image, a
+// heading, emphasis or code is escaped with a backslash.
+func teamsEscape(s string) string {
+	return teamsEscaper.Replace(oneLine(s))
+}
+
+var teamsEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;",
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "~", `\~`, "[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`,
+	"#", `\#`, "|", `\|`, "!", `\!`, "{", `\{`, "}", `\}`,
+)

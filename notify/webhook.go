@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,7 +102,11 @@ func webhookBody(format string, p *lockbox.NotificationPayload, publicURL string
 		if p.Request != nil {
 			link = RequestLink(publicURL, p.Request.ID)
 		}
-		return json.Marshal(map[string]string{"text": summaryLine(&e, p.Request, link)})
+		esc := slackEscape
+		if format == lockbox.WebhookFormatTeams {
+			esc = teamsEscape
+		}
+		return json.Marshal(map[string]string{"text": summaryLine(&e, p.Request, link, esc)})
 	}
 	return nil, fmt.Errorf("unknown webhook format %q", format)
 }
@@ -146,14 +151,12 @@ func postWebhook(ctx context.Context, client *http.Client, h OperatorWebhook, n 
 	return nil
 }
 
-// errPrivateAddress refuses a tenant webhook that resolves to the server's
-// own network.
-var errPrivateAddress = errors.New("the webhook's address is loopback, private or link-local, which tenant webhooks may not reach (the operator may allow it with --webhook-allow-private)")
-
-// guardPrivate returns a client like c whose connections to loopback,
-// private, link-local and unspecified addresses fail with
-// errPrivateAddress. The check is on the address dialed, after DNS, so a
-// name that resolves to an internal address is refused too. Tenant admins
+// guardPrivate returns a client like c whose connections to any
+// special-purpose address (loopback, private, link-local, documentation,
+// benchmarking…: specialPurpose) or to one of the host's own addresses fail
+// with errPrivateAddress. The check is on the address dialed, after DNS and
+// at every connection, so a name that resolves — or is rebound between two
+// deliveries — to an internal address is refused too. Tenant admins
 // choose their webhooks' URLs: without it they could make the server probe
 // its own network.
 func guardPrivate(c *http.Client) *http.Client {
@@ -171,7 +174,8 @@ func guardPrivate(c *http.Client) *http.Client {
 		if err != nil {
 			return err
 		}
-		if ip := net.ParseIP(host); ip == nil || !publicIP(ip) {
+		ip, err := netip.ParseAddr(host)
+		if err != nil || refusedAddress(ip, ownAddresses()) != "" {
 			return errPrivateAddress
 		}
 		return nil
@@ -182,15 +186,6 @@ func guardPrivate(c *http.Client) *http.Client {
 	g.Transport = tr
 	return &g
 }
-
-// publicIP reports whether ip is an address on the internet at large.
-func publicIP(ip net.IP) bool {
-	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() ||
-		cgnat.Contains(ip))
-}
-
-var cgnat = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
 
 // transportError is the cause of a failed request without the URL that
 // net/http puts in front of it.

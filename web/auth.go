@@ -19,14 +19,6 @@ type signinView struct {
 
 func (signinView) title() string { return "Sign in" }
 
-// safeNext keeps a post-sign-in redirect on this site.
-func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
-}
-
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 	if s := h.current(r); s != nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -59,9 +59,19 @@ func TestShortDurationAndTimeLeft(t *testing.T) {
 	}
 }
 
+// TestSafeNextStaysOnSite (issue 13, item 11): only clean same-origin
+// paths survive; everything a browser could read as another site falls
+// back to "/". Percent-encoded forms stay: a browser does not decode them
+// in a Location header, so they name paths of this site.
 func TestSafeNextStaysOnSite(t *testing.T) {
 	for in, want := range map[string]string{
-		"/requests/req_1": "/requests/req_1", "": "/", "https://evil.example/": "/", "//evil.example": "/", "/\\evil.example": "/",
+		"/requests/req_1": "/requests/req_1", "/requests/req_1?tab=log#x": "/requests/req_1?tab=log#x",
+		"": "/", "https://evil.example/": "/", "//evil.example": "/", "/\\evil.example": "/",
+		"/\t/evil.example": "/", "/\t\t/evil.example": "/", "/\r\n/evil.example": "/", "\t//evil.example": "/",
+		"/ /evil.example": "/", "/requests/\x00": "/", "/requests/\x7f": "/", "/a\\..\\..\\/evil": "/",
+		"/\u2028/evil.example": "/", "/\u00a0/evil.example": "/", "/\xff": "/", "javascript:alert(1)": "/",
+		"/%09/evil.example": "/%09/evil.example", "/%2F%2Fevil.example": "/%2F%2Fevil.example", "/%5Cevil.example": "/%5Cevil.example",
+		"evil.example": "/", "http:/evil.example": "/",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

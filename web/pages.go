@@ -143,6 +143,9 @@ type settingsView struct {
 	Webhooks  string
 	Confirm   bool // the change switches lockbox off or on: ask first
 	Error     *lockbox.Error
+	// NewSecrets are the signing secrets of the webhooks just added or
+	// rotated: shown on this answer only, never again.
+	NewSecrets []lockbox.Webhook
 }
 
 func (settingsView) title() string { return "Lockbox settings" }
@@ -231,8 +234,9 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, s *sessio
 		h.render(w, r, s, http.StatusOK, "settings", v)
 		return
 	}
+	var saved *lockbox.LockboxSettings
 	if err == nil {
-		_, err = h.svc.UpdateLockbox(ctx, s.P, tid, patch)
+		saved, err = h.svc.UpdateLockbox(ctx, s.P, tid, patch)
 	}
 	if err != nil {
 		var le *lockbox.Error
@@ -244,7 +248,50 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, s *sessio
 		h.fail(w, r, s, err, "/settings")
 		return
 	}
+	var added []lockbox.Webhook
+	for _, hook := range saved.Webhooks {
+		if hook.Secret != "" {
+			added = append(added, hook)
+		}
+	}
+	if len(added) > 0 {
+		// The new webhooks' secrets, on this answer only: no later page
+		// shows them.
+		h.showSecrets(w, r, s, *saved, added)
+		return
+	}
 	h.done(w, r, "/settings", "Lockbox settings saved.")
+}
+
+// showSecrets renders the settings with the signing secrets just made,
+// which no other page shows.
+func (h *Handler) showSecrets(w http.ResponseWriter, r *http.Request, s *session, st lockbox.LockboxSettings, secrets []lockbox.Webhook) {
+	st = st.Redacted()
+	v := &settingsView{Tenant: s.Tenant, Settings: st, CanEdit: s.TenantAdmin(), NewSecrets: secrets}
+	v.fill(st)
+	h.render(w, r, s, http.StatusOK, "settings", v)
+}
+
+// rotateWebhook gives one of the tenant's webhooks a new signing secret
+// and shows it, once.
+func (h *Handler) rotateWebhook(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	if !s.Customer() {
+		h.fail(w, r, s, lockbox.Errorf(lockbox.CodeForbidden, "only the tenant's own admins rotate its webhook secrets; no operator role can"), "/")
+		return
+	}
+	tid := s.U().TenantID
+	hook, err := h.svc.RotateWebhookSecret(ctx, s.P, tid, lockbox.RotateWebhookSecretInput{URL: r.PostFormValue("url")})
+	if err != nil {
+		h.fail(w, r, s, err, "/settings")
+		return
+	}
+	st, err := h.svc.GetLockbox(ctx, s.P, tid)
+	if err != nil {
+		h.fail(w, r, s, err, "/settings")
+		return
+	}
+	h.showSecrets(w, r, s, *st, []lockbox.Webhook{*hook})
 }
 
 // patch builds the settings change from the form.

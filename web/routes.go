@@ -46,6 +46,7 @@ func (h *Handler) routes() {
 	// The customer's settings and log.
 	m.HandleFunc("GET /settings", h.page(h.settingsPage))
 	m.HandleFunc("POST /settings", h.page(h.saveSettings))
+	m.HandleFunc("POST /settings/webhooks/rotate", h.page(h.rotateWebhook))
 	m.HandleFunc("GET /log", h.page(h.logPage))
 
 	// The operator's console.

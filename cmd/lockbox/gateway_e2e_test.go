@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/app"
@@ -124,11 +127,13 @@ func testGatewayEndToEnd(t *testing.T, dbURL string, replicas bool) {
 	}
 
 	// The gateway, as `lockbox gateway` runs it.
+	metrics := prometheus.NewRegistry()
 	addrc := make(chan string, 1)
 	gwDone := make(chan error, 1)
 	go func() {
 		gwDone <- runGateway(ctx, io.Discard, gateway.Config{Listen: "127.0.0.1:0", Upstream: upstream.URL, Server: gatewayServer,
-			Issuer: serverURL, RoutesFile: routes, APIToken: gwTok.Token, SpoolDir: t.TempDir(), Name: "gw-test"},
+			Issuer: serverURL, RoutesFile: routes, APIToken: gwTok.Token, SpoolDir: t.TempDir(), Name: "gw-test",
+			Metrics: metrics, SummaryInterval: 100 * time.Millisecond}, "",
 			func(addr string) error { addrc <- addr; return nil })
 	}()
 	var gwURL string
@@ -192,6 +197,77 @@ func testGatewayEndToEnd(t *testing.T, dbURL string, replicas bool) {
 		t.Fatal("no access.completed event")
 	}
 
+	// Issue 13, item 8 (invariant 13): 200 requests without a verified
+	// token leave the tenant's log as it was; the gateway refuses each,
+	// counts them by reason and summarizes them in the system log.
+	countEvents := func(tenant lockbox.TenantID, p *lockbox.Principal) int {
+		evs, err := svc.ListEvents(ctx, p, lockbox.EventFilter{TenantID: tenant, After: -1, Limit: 1000})
+		must(err)
+		return len(evs)
+	}
+	waitCount := func(tenant lockbox.TenantID, p *lockbox.Principal, want int) int {
+		n := countEvents(tenant, p)
+		for end := time.Now().Add(5 * time.Second); n < want && time.Now().Before(end); n = countEvents(tenant, p) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return n
+	}
+	before := waitCount(tn.ID, admin, 0)
+	forged := strings.Join(append(strings.SplitN(grant, ".", 3)[:2], "AAAA"), ".")
+	for i := range 200 {
+		r, _ := http.NewRequest("GET", gwURL+"/tenants/"+string(tn.ID)+"/mailboxes/alice/inbox", nil)
+		switch i % 4 {
+		case 1:
+			r.Header.Set("Authorization", "Bearer "+forged)
+		case 2:
+			r.Header.Set("Authorization", "Bearer not-a-token")
+		case 3:
+			r.URL.Path = "/tenants/" + string(tn.ID) + "/export"
+		}
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 401 && res.StatusCode != 404 {
+			t.Fatalf("anonymous request %d: %d", i, res.StatusCode)
+		}
+	}
+	if status, body := read(); status != 200 { // queued behind them: once its events are in, theirs would be
+		t.Fatalf("read after the anonymous requests: %d %s", status, body)
+	}
+	if after := waitCount(tn.ID, admin, before+2); after != before+2 {
+		t.Fatalf("the tenant's log went from %d to %d events for 200 anonymous requests and one read", before, after)
+	}
+	var unverified float64
+	families, err := metrics.Gather()
+	must(err)
+	for _, f := range families {
+		if f.GetName() == "lockbox_gateway_unverified_refusals_total" {
+			for _, m := range f.GetMetric() {
+				unverified += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if unverified != 200 {
+		t.Errorf("lockbox_gateway_unverified_refusals_total = %v, want 200", unverified)
+	}
+	var summarized float64
+	for end := time.Now().Add(5 * time.Second); summarized < 200 && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		evs, err := svc.ListEvents(ctx, op, lockbox.EventFilter{TenantID: lockbox.SystemLog, After: -1, Type: lockbox.EventAccessUnverifiedSummary, Limit: 1000})
+		must(err)
+		summarized = 0
+		for _, e := range evs {
+			var d struct{ Total float64 }
+			must(json.Unmarshal(e.Data, &d))
+			summarized += d.Total
+		}
+	}
+	if summarized != 200 {
+		t.Errorf("the system log's summaries count %v anonymous refusals, want 200", summarized)
+	}
+
 	// Revoked: the next read is refused within a second.
 	if _, err := svc.Revoke(ctx, admin, req.ID, "we are done"); err != nil {
 		t.Fatal(err)
@@ -229,5 +305,26 @@ func TestGatewayCommandNeedsItsSettings(t *testing.T) {
 	r = h.run("gateway", "--upstream", "http://127.0.0.1:1", "--server", "http://127.0.0.1:2", "--routes", filepath.Join(t.TempDir(), "missing.json"), "--listen", "127.0.0.1:0")
 	if r.code == 0 || !strings.Contains(r.stderr, "missing.json") {
 		t.Fatalf("missing routes file: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestGatewayFailsClosedByDefault (issue 13, item 16): `lockbox gateway`
+// refuses every access when its revocation feed has been silent for 30 s
+// unless told otherwise, and will not run without such a bound.
+func TestGatewayFailsClosedByDefault(t *testing.T) {
+	f := gatewayCmd().Flags().Lookup("max-feed-staleness")
+	if f == nil || f.DefValue != "30s" {
+		t.Fatalf("--max-feed-staleness defaults to %v, want 30s", f)
+	}
+	h := newHarness(t)
+	h.env["LOCKBOX_TOKEN"] = "lbx_t_whatever"
+	for _, v := range []string{"0", "-1s"} {
+		r := h.run("gateway", "--upstream", "http://127.0.0.1:1", "--server", "http://127.0.0.1:2", "--routes", "routes.json", "--listen", "127.0.0.1:0", "--max-feed-staleness", v)
+		if r.code == 0 || !strings.Contains(r.stderr, "--max-feed-staleness must be positive") {
+			t.Errorf("--max-feed-staleness %s: %d %q", v, r.code, r.stderr)
+		}
+	}
+	if r := h.run("gateway", "--help"); !strings.Contains(r.stdout, "max-feed-staleness duration") || !strings.Contains(r.stdout, "(default 30s)") {
+		t.Errorf("help: %s", r.stdout)
 	}
 }

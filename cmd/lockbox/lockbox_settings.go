@@ -93,9 +93,39 @@ the whole list; give it empty (--webhook=) to clear it.`,
 	durationVar(f, &pendingTTL, "pending-ttl", "how long customers have to decide, such as 12h")
 	durationVar(f, &maxDuration, "max-access-duration", "longest access window, such as 8h")
 	f.StringSliceVar(&emails, "notification-email", nil, "address notified of new requests (repeatable; replaces the list)")
-	f.StringArrayVar(&webhooks, "webhook", nil, "https:// URL receiving every request event, signed (repeatable; replaces the list; the answer shows each one's secret)")
+	f.StringArrayVar(&webhooks, "webhook", nil, "https:// URL receiving every request event, signed (repeatable; replaces the list; the answer shows the secret of each webhook added, once)")
 	f.StringVar(&webhookFormat, "webhook-format", "", "payload of the --webhook URLs: lockbox (the event, default), slack or teams")
-	cmd.AddCommand(show, set)
+	webhook := &cobra.Command{
+		Use:   "webhook",
+		Short: "Manage a tenant's webhooks' signing secrets",
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate TENANT URL",
+		Short: "Give a webhook a new signing secret, shown once (tenant admins, signed in with a one-time code)",
+		Long: `Replace the signing secret of the tenant's webhook at URL and print the new
+one. Deliveries are signed with it from now on: give it to the receiver.
+
+A secret is shown once, here or when the webhook is added ("lockbox set
+--webhook"), and never again by any read of the settings. Only a tenant_admin
+of the tenant, on a session signed in with a one-time code, may rotate; the
+rotation is an event in the tenant's log (without the secret).`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.apiClient()
+			if err != nil {
+				return err
+			}
+			h, err := cl.RotateWebhookSecret(cmd.Context(), lockbox.TenantID(args[0]), args[1])
+			if err != nil {
+				return err
+			}
+			return c.emit(h, func(w io.Writer) {
+				subtable(w, "New webhook signing secret (shown once)", []string{"URL", "FORMAT", "SECRET"}, [][]string{{h.URL, cell(h.Format), h.Secret}})
+			})
+		},
+	}
+	webhook.AddCommand(rotate)
+	cmd.AddCommand(show, set, webhook)
 	return cmd
 }
 
@@ -103,8 +133,8 @@ func showSettings(w io.Writer, s *lockbox.LockboxSettings) {
 	f := newFields(w)
 	settingsFields(f, s, "")
 	f.flush()
-	// Only the tenant's admins receive the secrets their receivers check
-	// signatures with (docs/notifications.md).
+	// Secrets come once, in the answer that adds a webhook
+	// (docs/notifications.md).
 	var rows [][]string
 	for _, h := range s.Webhooks {
 		if h.Secret != "" {

@@ -48,7 +48,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.Notify.WebhookURLs, "webhook-url", nil, "operator-wide webhook receiving every request event of every tenant (repeatable; https://, or http:// to localhost)")
 	fs.StringVar(&f.Notify.WebhookSecret, "webhook-secret", "", "secret signing the operator-wide webhooks (Lockbox-Signature); prefer LOCKBOX_WEBHOOK_SECRET")
 	fs.StringVar(&f.Notify.WebhookFormat, "webhook-format", "lockbox", "payload of the operator-wide webhooks: lockbox (the event), slack or teams")
-	fs.BoolVar(&f.Notify.WebhookAllowPrivate, "webhook-allow-private", false, "let tenant webhooks reach loopback, private and link-local addresses (refused by default: tenants must not make the server probe its own network)")
+	fs.BoolVar(&f.Notify.WebhookAllowPrivate, "webhook-allow-private", false, "let tenant webhooks reach special-purpose addresses (loopback, private, link-local, documentation… — the IANA registries) and this host's own (refused by default: tenants must not make the server probe its own network)")
 	fs.DurationVar(&f.Notify.ReminderBefore, "reminder-before", time.Hour, "remind approvers this long before a pending request's decision deadline (negative: never)")
 	fs.DurationVar(&f.Notify.Backoff, "notify-backoff", 10*time.Second, "first retry delay of a failed notification; it doubles at every failure")
 	fs.DurationVar(&f.Notify.MaxBackoff, "notify-max-backoff", time.Hour, "longest retry delay of a failed notification")
