@@ -246,3 +246,17 @@ func TestContractCatchesDrift(t *testing.T) {
 		}
 	}
 }
+
+// The server reads an empty body as {}, an approval needs no reason and a
+// ticket no description: the document must allow what the server accepts
+// (the check in env.do fails this test otherwise).
+func TestContractOptionalBodies(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorld("Optional")
+	r := e.request(w, "1h")
+	e.must(200, "POST", reqPath(r.ID, "approve"), w.lead.token, nil, nil)
+	r = e.request(w, "1h")
+	e.must(200, "POST", reqPath(r.ID, "approve"), w.lead.token, map[string]any{}, nil)
+	e.must(200, "PATCH", "/v1/users/"+string(w.member.ID), w.member.token, nil, nil)
+	e.must(201, "POST", "/v1/tickets", w.member.token, map[string]any{"tenant_id": w.tenant.ID, "title": "No details", "severity": 3}, nil)
+}

@@ -206,6 +206,7 @@ func (e *env) call(method, path, token string, body any) resp {
 // do is call without the test: it reports transport errors instead of
 // failing, so goroutines other than the test's may use it.
 func (e *env) do(method, path, token string, body any) (resp, error) {
+	e.t.Helper()
 	var sent []byte
 	switch b := body.(type) {
 	case nil:
