@@ -13,10 +13,11 @@ export GOTOOLCHAIN := go1.27.3
 # (the proxy serves it; vuln.go.dev need not be reachable).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+DEADCODE := golang.org/x/tools/cmd/deadcode@v0.52.0
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 VULNDB := $(HOME)/.cache/lockbox/vulndb-$(VULNDB_VERSION)
 
-.PHONY: all build demo test postgres-up browser bench fmt fuzz vulncheck
+.PHONY: all build demo test postgres-up browser bench fmt fuzz vulncheck deadcode
 
 all: build
 
@@ -58,6 +59,13 @@ vulncheck:
 	  rm -rf $(VULNDB).tmp && $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns $$src/data/osv -out $(VULNDB).tmp && mv $(VULNDB).tmp $(VULNDB); \
 	fi
 	$(GO) run $(GOVULNCHECK) -db file://$(VULNDB) ./...
+
+# Functions neither a command nor a test reaches. The client's exported
+# helpers (PathEscape, GoString for %#v) are API for its users, not dead.
+deadcode:
+	@out=$$($(GO) run $(DEADCODE) -test ./...) || exit 1; \
+	  out=$$(echo "$$out" | grep -v '^client/'); \
+	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 # Start the machine's PostgreSQL if it is installed and stopped (idempotent).
 postgres-up:

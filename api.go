@@ -95,7 +95,7 @@ type TokenOutput struct {
 type CreateTicketInput struct {
 	TenantID    TenantID `json:"tenant_id"`
 	Title       string   `json:"title"`
-	Description string   `json:"description"`
+	Description string   `json:"description,omitempty"`
 	Severity    int      `json:"severity"`
 	AssigneeID  UserID   `json:"assignee_id,omitempty"`
 }
@@ -115,10 +115,11 @@ type CreateRequestInput struct {
 	Duration      Duration    `json:"duration"`
 }
 
-// ApproveInput is the body of POST /v1/requests/{id}/approve. Duration may
-// only shorten the access.
+// ApproveInput is the body of POST /v1/requests/{id}/approve. The reason is
+// optional (a denial needs one, an approval does not); duration may only
+// shorten the access.
 type ApproveInput struct {
-	Reason   string    `json:"reason"`
+	Reason   string    `json:"reason,omitempty"`
 	Duration *Duration `json:"duration,omitempty"`
 }
 

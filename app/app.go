@@ -230,9 +230,6 @@ func newPolicy(c Config, now func() time.Time) (*cedar.Holder, error) {
 	return h, nil
 }
 
-// Policy returns the running JIT policy.
-func (s *Server) Policy() *cedar.Holder { return s.policy }
-
 // ReloadPolicyOn reloads the JIT policy each time a signal arrives on sig
 // (SIGHUP), until ctx ends. A failed reload is logged with every problem
 // and the running policy stays.

@@ -68,7 +68,9 @@ func (e *env) withAuth(method, path, auth string, body string) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return resp{Status: res.StatusCode, Body: b, Header: res.Header}
+	r := resp{Status: res.StatusCode, Body: b, Header: res.Header}
+	e.checkContract(req, []byte(body), r)
+	return r
 }
 
 // jsonWith returns base with fields set (nil deletes a field), as JSON.

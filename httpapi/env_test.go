@@ -206,17 +206,22 @@ func (e *env) call(method, path, token string, body any) resp {
 // do is call without the test: it reports transport errors instead of
 // failing, so goroutines other than the test's may use it.
 func (e *env) do(method, path, token string, body any) (resp, error) {
-	var rd io.Reader
+	e.t.Helper()
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
 			return resp{}, err
 		}
-		rd = bytes.NewReader(buf)
+		sent = buf
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, e.http.URL+path, rd)
 	if err != nil {
@@ -235,7 +240,9 @@ func (e *env) do(method, path, token string, body any) (resp, error) {
 	if err != nil {
 		return resp{}, err
 	}
-	return resp{Status: res.StatusCode, Body: b, Header: res.Header}, nil
+	r := resp{Status: res.StatusCode, Body: b, Header: res.Header}
+	e.checkContract(req, sent, r)
+	return r, nil
 }
 
 // withT returns the env bound to t (a subtest), so its helpers fail t.

@@ -33,8 +33,11 @@ func openAPIDocument(routes []route, version string) map[string]any {
 			opDoc["parameters"] = params
 		}
 		if rt.In != nil {
-			opDoc["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": g.schema(rt.In)}}}
+			// The server reads an empty body as {}: the body is required
+			// only when the object has required fields.
+			in := g.schema(rt.In)
+			opDoc["requestBody"] = map[string]any{"required": g.hasRequired(in), "content": map[string]any{
+				"application/json": map[string]any{"schema": in}}}
 		}
 		resp := opDoc["responses"].(map[string]any)
 		if rt.Out == nil {
@@ -128,6 +131,11 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Slice, reflect.Array:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			// encoding/json writes []byte as a base64 string ("byte" in
+			// the OpenAPI format registry)
+			return map[string]any{"type": "string", "format": "byte"}
+		}
 		return map[string]any{"type": "array", "items": g.schema(t.Elem())}
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem())}
@@ -144,6 +152,16 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return ref
 	}
 	return map[string]any{}
+}
+
+// hasRequired reports whether an object schema (or the component it
+// refers to) has required fields.
+func (g *schemaGen) hasRequired(schema map[string]any) bool {
+	if ref, ok := schema["$ref"].(string); ok {
+		schema, _ = g.components[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any)
+	}
+	req, _ := schema["required"].([]string)
+	return len(req) > 0
 }
 
 func (g *schemaGen) object(t reflect.Type) map[string]any {

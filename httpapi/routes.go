@@ -294,7 +294,7 @@ func (s *Server) apiRoutes() []route {
 	)
 	if s.jwks != nil {
 		rs = append(rs, route{Method: "GET", Path: "/.well-known/jwks.json", Summary: "The grant tokens' public keys (JWK Set, Ed25519)",
-			Who: "anyone", Public: true, Status: 200, Out: reflect.TypeFor[grant.JWKS](), raw: s.jwks,
+			Who: "anyone", Public: true, Status: 200, Out: reflect.TypeFor[grant.JWKS](), ContentType: "application/jwk-set+json", raw: s.jwks,
 			authorize: func(*call) error { return nil }})
 	}
 	if h := s.log; h != nil {

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/lockbox-dev/lockbox"
 )
 
@@ -85,8 +85,8 @@ func testNotificationOutbox(t *testing.T, s lockbox.Store) {
 		t.Fatalf("listed %d notifications, want 2 (a, b)", len(got))
 	}
 	for i, want := range []*lockbox.Notification{a, b} {
-		if !reflect.DeepEqual(got[i], want) {
-			t.Errorf("round trip:\n got %+v\nwant %+v", got[i], want)
+		if d := cmp.Diff(want, got[i], equal); d != "" {
+			t.Errorf("round trip (-want +got):\n%s", d)
 		}
 	}
 	if other := read(t, s, func(ctx context.Context, r lockbox.Reader) ([]*lockbox.Notification, error) {
@@ -157,8 +157,8 @@ func testNotificationOutbox(t *testing.T, s lockbox.Store) {
 	want := *a
 	want.Status, want.Attempts, want.LastError, want.NextAttemptAt, want.DeliveredAt = lockbox.NotificationDelivered, 2, "", nil, &delivered
 	want.History = []lockbox.NotificationAttempt{{At: later, Error: "dial tcp: connection refused"}, {At: delivered}}
-	if !reflect.DeepEqual(got[0], &want) {
-		t.Errorf("after delivery:\n got %+v\nwant %+v", got[0], &want)
+	if d := cmp.Diff(&want, got[0], equal); d != "" {
+		t.Errorf("after delivery (-want +got):\n%s", d)
 	}
 	// Delivered rows are never claimed again.
 	if n, err := q.ClaimNotifications(ctx, at(100), time.Minute, 10); err != nil || len(n) != 1 || n[0].ID != b.ID {

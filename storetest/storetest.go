@@ -14,13 +14,14 @@ package storetest
 import (
 	"context"
 	"errors"
-	"fmt"
-	"reflect"
+	"go/token"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/lockbox-dev/lockbox"
 )
 
@@ -156,93 +157,30 @@ func wantNotFound(t *testing.T, what string, err error, id string) {
 	}
 }
 
-// wantEqual fails with the first difference between got and want.
+// wantEqual fails with the differences between got and want.
 func wantEqual(t *testing.T, what string, got, want any) {
 	t.Helper()
-	if d := diff("", reflect.ValueOf(got), reflect.ValueOf(want)); d != "" {
-		t.Fatalf("%s differs: %s", what, d)
+	if d := cmp.Diff(want, got, equal); d != "" {
+		t.Fatalf("%s differs (-want +got):\n%s", what, d)
 	}
 }
 
-var timeType = reflect.TypeFor[time.Time]()
-
-// diff reports the first difference between a and b, field by field. Times
-// must be the same instant and in UTC; a nil and an empty slice are equal.
-func diff(path string, a, b reflect.Value) string {
-	if !a.IsValid() || !b.IsValid() {
-		if a.IsValid() != b.IsValid() {
-			return fmt.Sprintf("%s: got %v, want %v", path, a, b)
+// equal is how the suite compares what a store returns with what went in:
+// field by field, exported fields only; times must be the same instant and
+// in UTC; a nil and an empty slice or map are the same list.
+var equal = cmp.Options{
+	cmpopts.EquateEmpty(),
+	cmp.FilterPath(func(p cmp.Path) bool {
+		f, ok := p.Last().(cmp.StructField)
+		return ok && !token.IsExported(f.Name())
+	}, cmp.Ignore()),
+	cmp.Transformer("instant", func(t time.Time) string {
+		s := t.Format(time.RFC3339Nano)
+		if t.Location() != time.UTC {
+			s += " in " + t.Location().String() + ", want UTC"
 		}
-		return ""
-	}
-	if a.Type() != b.Type() {
-		return fmt.Sprintf("%s: got type %s, want %s", path, a.Type(), b.Type())
-	}
-	if a.Type() == timeType {
-		ta, tb := a.Interface().(time.Time), b.Interface().(time.Time)
-		if !ta.Equal(tb) {
-			return fmt.Sprintf("%s: got %s, want %s", path, ta.Format(time.RFC3339Nano), tb.Format(time.RFC3339Nano))
-		}
-		if ta.Location() != time.UTC {
-			return fmt.Sprintf("%s: got %s in %s, want UTC", path, ta.Format(time.RFC3339Nano), ta.Location())
-		}
-		return ""
-	}
-	switch a.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if a.IsNil() || b.IsNil() {
-			if a.IsNil() != b.IsNil() {
-				return fmt.Sprintf("%s: got %s, want %s", path, show(a), show(b))
-			}
-			return ""
-		}
-		return diff(path, a.Elem(), b.Elem())
-	case reflect.Struct:
-		for i := range a.NumField() {
-			f := a.Type().Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			if d := diff(path+"."+f.Name, a.Field(i), b.Field(i)); d != "" {
-				return d
-			}
-		}
-		return ""
-	case reflect.Slice, reflect.Array:
-		if a.Len() != b.Len() {
-			return fmt.Sprintf("%s: got %d elements %v, want %d %v", path, a.Len(), show(a), b.Len(), show(b))
-		}
-		for i := range a.Len() {
-			if d := diff(fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i)); d != "" {
-				return d
-			}
-		}
-		return ""
-	case reflect.Map:
-		if a.Len() != b.Len() {
-			return fmt.Sprintf("%s: got %v, want %v", path, show(a), show(b))
-		}
-		for _, k := range a.MapKeys() {
-			if d := diff(fmt.Sprintf("%s[%v]", path, k), a.MapIndex(k), b.MapIndex(k)); d != "" {
-				return d
-			}
-		}
-		return ""
-	}
-	if !a.Equal(b) {
-		return fmt.Sprintf("%s: got %s, want %s", path, show(a), show(b))
-	}
-	return ""
-}
-
-func show(v reflect.Value) string {
-	if v.Kind() == reflect.Pointer && !v.IsNil() {
-		return "&" + show(v.Elem())
-	}
-	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
-		return fmt.Sprintf("%q", v.Bytes())
-	}
-	return fmt.Sprintf("%+v", v.Interface())
+		return s
+	}),
 }
 
 // ids returns the IDs of xs in order.
