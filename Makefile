@@ -28,7 +28,7 @@ build:
 demo: build
 	bin/lockbox demo
 
-# The whole test suite: formatting, vet, staticcheck, and every test with the race
+# The whole test suite: formatting, vet, staticcheck, deadcode, and every test with the race
 # detector; then the API tests again on PostgreSQL (127.0.0.1:5432, a fresh
 # schema per test; LOCKBOX_TEST_POSTGRES overrides the URL). The store
 # conformance suite runs on both engines in the first pass. Then the JIT
@@ -40,6 +40,7 @@ test: postgres-up browser
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
+	$(MAKE) deadcode
 	$(GO) test -race -count=1 $(PKGS)
 	LOCKBOX_TEST_ENGINE=postgres $(GO) test -race -count=1 ./httpapi/
 	cd bench/policy && $(GO) vet ./... && $(GO) test -count=1 -run . -bench . -benchtime 1x ./...

@@ -249,10 +249,6 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error
 	writeError(w, status, code, msg)
 }
 
-// Handler is the gateway's HTTP handler. Serve runs it with the feed; a
-// caller using Handler alone must run Feed().Run itself.
-func (s *Server) Handler() http.Handler { return s.handler }
-
 // Feed is the gateway's revocation feed.
 func (s *Server) Feed() *Feed { return s.feed }
 
@@ -277,15 +273,6 @@ func (s *Server) HealthHandler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	return mux
-}
-
-// ListenAndServe listens on Config.Listen and serves until ctx ends.
-func (s *Server) ListenAndServe(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	return s.Serve(ctx, ln)
 }
 
 // Serve follows the revocation feed, keeps the JWKS fresh and serves ln until
