@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"fmt"
+	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -32,9 +34,20 @@ const (
 	asOtherCust = "other_cust" // tenant_admin of another tenant, MFA
 	asNobody    = "nobody"     // no Authorization header
 	asExpired   = "expired"    // a session that expired
+
+	// The same people on sessions signed in with their password alone
+	// (issue 13: a password alone must never do what needs a second
+	// factor).
+	asOpAdminPwd   = "op_admin_pwd"
+	asEngineerPwd  = "engineer_pwd"
+	asLeadPwd      = "lead_pwd"
+	asCustAdminPwd = "cust_admin_pwd"
+	asApproverPwd  = "approver_pwd"
+	asMemberPwd    = "member_pwd"
 )
 
-var authzCallers = []string{asOpAdmin, asEngineer, asLead, asGateway, asCustAdmin, asApprover, asMember, asOtherCust, asNobody, asExpired}
+var authzCallers = []string{asOpAdmin, asEngineer, asLead, asGateway, asCustAdmin, asApprover, asMember, asOtherCust, asNobody, asExpired,
+	asOpAdminPwd, asEngineerPwd, asLeadPwd, asCustAdminPwd, asApproverPwd, asMemberPwd}
 
 // authzTarget is what the matrix acts on in one tenant.
 type authzTarget struct {
@@ -73,6 +86,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 	people := map[string]*user{
 		asOpAdmin: a.opAdmin, asEngineer: a.engineer, asLead: a.lead, asCustAdmin: a.customerAdmin,
 		asApprover: a.approver, asMember: a.member, asOtherCust: b.customerAdmin,
+	}
+	passwordOnly := map[string]*user{
+		asOpAdminPwd: a.opAdmin, asEngineerPwd: a.engineer, asLeadPwd: a.lead, asCustAdminPwd: a.customerAdmin,
+		asApproverPwd: a.approver, asMemberPwd: a.member,
+	}
+	for caller, u := range passwordOnly {
+		tokens[caller] = e.loginPassword(u)
 	}
 	targets := map[bool]*authzTarget{true: {w: a}, false: {w: b}}
 
@@ -130,6 +150,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if v.name == "POST /v1/auth/logout" && people[caller] != nil {
 					token = e.loginMFA(people[caller])
 				}
+				if v.name == "POST /v1/auth/logout" && passwordOnly[caller] != nil {
+					token = e.loginPassword(passwordOnly[caller])
+				}
 				res := e.call(v.op.Method, path, token, authzBody(v.op, tg))
 				cell[i] = fmt.Sprint(res.Status)
 				switch {
@@ -139,6 +162,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			got[v.name][caller] = cell[0] + "/" + cell[1]
 		}
+	}
+	if os.Getenv("LOCKBOX_PRINT_AUTHZ") != "" {
+		printAuthzTable(got)
 	}
 	want := parseAuthzTable(t, authzExpect)
 	cells, unexpectedAllows := 0, 0
@@ -170,6 +196,29 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	t.Logf("%d cells (%d operations x %d callers x own and foreign tenant), %d unexpected allows", cells, len(got), len(authzCallers), unexpectedAllows)
+}
+
+// printAuthzTable prints got in authzExpect's form, for a reviewer to
+// compare (LOCKBOX_PRINT_AUTHZ=1): a table is reviewed cell by cell, never
+// pasted unread.
+func printAuthzTable(got map[string]map[string]string) {
+	names := make([]string, 0, len(got))
+	for n := range got {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Printf("%-52s", "#")
+	for _, c := range authzCallers {
+		fmt.Printf(" %-14s", c)
+	}
+	fmt.Println()
+	for _, n := range names {
+		fmt.Printf("%-52s", n)
+		for _, c := range authzCallers {
+			fmt.Printf(" %-14s", got[n][c])
+		}
+		fmt.Println()
+	}
 }
 
 // parseAuthzTable reads authzExpect: a header line naming the callers,
@@ -224,6 +273,15 @@ func parseAuthzTable(t *testing.T, text string) map[string]map[string]string {
 //     a fresh user and uses its link). Re-inviting or withdrawing an
 //     invitation is the tenant's admins' (operators: only a tenant's admin
 //     while it has none active, and operator users).
+//   - The *_pwd callers are the same people on sessions signed in with the
+//     password alone. They differ from the MFA sessions exactly where a
+//     second factor is needed: approving at the customer stage, changing
+//     lockbox settings, rotating webhook secrets, managing users,
+//     replacing a second factor (POST /v1/me/totp) and filing a request
+//     (the default JIT policy asks for MFA). Denying and revoking only
+//     reduce access and need none. Internal approval does not ask for a
+//     second factor today (a support lead's password alone approves
+//     internally; the customer's approval still needs one).
 //   - POST /v1/auth/login is public; the body's wrong password is what
 //     answers 401, for everyone.
 //   - POST /v1/auth/logout acts on the caller's own session, so "own" and
@@ -232,57 +290,57 @@ func parseAuthzTable(t *testing.T, text string) map[string]map[string]string {
 //     gateway's API token is not a session: its 422 counts as "ok" (past
 //     authorization, refused on the state of the credential).
 const authzExpect = `
-#                                                    op_admin   engineer   lead       gateway    cust_admin approver   member     other_cust nobody     expired
-DELETE /v1/users/{id}                                403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
-GET /.well-known/jwks.json                           ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
-DELETE /v1/users/{id}/invitation                     403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
-GET /v1/admin/policy                                 ok/ok      ok/ok      ok/ok      403/403    403/403    403/403    403/403    403/403    401/401    401/401
-GET /v1/invitations/{token}                          ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
-GET /v1/log/key                                      ok/ok      ok/ok      ok/ok      403/403    ok/ok      ok/ok      403/403    ok/ok      401/401    401/401
-GET /v1/me                                           ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
-GET /v1/requests                                     ok/ok      ok/ok      ok/ok      403/403    ok/404     ok/404     403/403    404/ok     401/401    401/401
-GET /v1/requests/{id}                                ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/requests/{id}/notifications                  ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/revocations                                  ok/ok      ok/ok      ok/ok      ok/ok      403/403    403/403    403/403    403/403    401/401    401/401
-GET /v1/tenants                                      ok/ok      ok/ok      ok/ok      403/403    ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
-GET /v1/tenants/{id}                                 ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
-GET /v1/tenants/{id}/events                          ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/tenants/{id}/lockbox                         ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/tenants/{id}/log/checkpoint                  ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/tenants/{id}/log/entries                     ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/tenants/{id}/log/proofs/consistency          ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/tenants/{id}/log/proofs/inclusion            ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-GET /v1/tickets                                      ok/ok      ok/ok      ok/ok      403/403    ok/404     ok/404     ok/404     404/ok     401/401    401/401
-GET /v1/tickets/{id}                                 ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
-GET /v1/users                                        ok/ok      403/403    403/403    403/403    ok/404     ok/404     403/403    404/ok     401/401    401/401
-GET /v1/users/{id}                                   ok/ok      404/404    404/404    404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-PATCH /v1/tenants/{id}/lockbox                       403/403    403/403    403/403    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
-PATCH /v1/users/{id}                                 403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
-POST /v1/access-events                               403/403    403/403    403/403    ok/ok      403/403    403/403    403/403    403/403    401/401    401/401
-POST /v1/admin/policy/reload                         ok/ok      403/403    403/403    403/403    403/403    403/403    403/403    403/403    401/401    401/401
-POST /v1/invitations/{token}/accept                  ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
-POST /v1/invitations/{token}/totp                    ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok
-POST /v1/auth/login                                  401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401    401/401
-POST /v1/auth/logout                                 ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
-POST /v1/me/totp                                     ok/ok      ok/ok      ok/ok      403/403    ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
-POST /v1/me/totp/verify                              ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      ok/ok      401/401    401/401
-POST /v1/requests                                    403/403    ok/ok      ok/ok      403/403    403/403    403/403    403/403    403/403    401/401    401/401
-POST /v1/requests/{id}/approve @customer             403/403    403/403    403/403    404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-POST /v1/requests/{id}/approve @internal             403/403    403/403    ok/ok      404/404    403/404    403/404    403/404    404/403    401/401    401/401
-POST /v1/requests/{id}/cancel                        403/403    ok/403     403/403    404/404    403/404    403/404    403/404    404/403    401/401    401/401
-POST /v1/requests/{id}/complete @approved            403/403    ok/403     403/403    404/404    403/404    403/404    403/404    404/403    401/401    401/401
-POST /v1/requests/{id}/deny @customer                403/403    403/403    403/403    404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-POST /v1/requests/{id}/deny @internal                403/403    403/403    ok/ok      404/404    403/404    403/404    403/404    404/403    401/401    401/401
-POST /v1/requests/{id}/revoke @approved              ok/ok      403/403    403/403    404/404    ok/404     ok/404     403/404    404/ok     401/401    401/401
-POST /v1/requests/{id}/token @approved               403/403    ok/403     403/403    404/404    403/404    403/404    403/404    404/403    401/401    401/401
-POST /v1/tenants                                     ok/ok      403/403    403/403    403/403    403/403    403/403    403/403    403/403    401/401    401/401
-POST /v1/tenants/{id}/lockbox/webhooks/rotate       403/403    403/403    403/403    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
-POST /v1/tickets                                     ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
-POST /v1/tickets/{id}/comments                       ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
-POST /v1/tickets/{id}/resolve                        ok/ok      ok/ok      ok/ok      404/404    ok/404     ok/404     ok/404     404/ok     401/401    401/401
-POST /v1/users                                       403/403    403/403    403/403    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
-POST /v1/users/{id}/invitation                       403/403    404/404    404/404    404/404    ok/404     403/404    403/404    404/ok     401/401    401/401
-POST /v1/users/{id}/tokens                           403/403    404/404    404/404    404/404    403/404    403/404    403/404    404/403    401/401    401/401
+#                                                    op_admin       engineer       lead           gateway        cust_admin     approver       member         other_cust     nobody         expired        op_admin_pwd   engineer_pwd   lead_pwd       cust_admin_pwd approver_pwd   member_pwd
+DELETE /v1/users/{id}                                403/403        404/404        404/404        404/404        ok/404         403/404        403/404        404/ok         401/401        401/401        403/403        404/404        404/404        403/404        403/404        403/404
+DELETE /v1/users/{id}/invitation                     403/403        404/404        404/404        404/404        ok/404         403/404        403/404        404/ok         401/401        401/401        403/403        404/404        404/404        403/404        403/404        403/404
+GET /.well-known/jwks.json                           ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+GET /v1/admin/policy                                 ok/ok          ok/ok          ok/ok          403/403        403/403        403/403        403/403        403/403        401/401        401/401        ok/ok          ok/ok          ok/ok          403/403        403/403        403/403
+GET /v1/invitations/{token}                          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+GET /v1/log/key                                      ok/ok          ok/ok          ok/ok          403/403        ok/ok          ok/ok          403/403        ok/ok          401/401        401/401        ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          403/403
+GET /v1/me                                           ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          401/401        401/401        ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+GET /v1/requests                                     ok/ok          ok/ok          ok/ok          403/403        ok/404         ok/404         403/403        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/403
+GET /v1/requests/{id}                                ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/requests/{id}/notifications                  ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/revocations                                  ok/ok          ok/ok          ok/ok          ok/ok          403/403        403/403        403/403        403/403        401/401        401/401        ok/ok          ok/ok          ok/ok          403/403        403/403        403/403
+GET /v1/tenants                                      ok/ok          ok/ok          ok/ok          403/403        ok/ok          ok/ok          ok/ok          ok/ok          401/401        401/401        ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+GET /v1/tenants/{id}                                 ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         ok/404         404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         ok/404
+GET /v1/tenants/{id}/events                          ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/tenants/{id}/lockbox                         ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/tenants/{id}/log/checkpoint                  ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/tenants/{id}/log/entries                     ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/tenants/{id}/log/proofs/consistency          ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/tenants/{id}/log/proofs/inclusion            ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         403/404
+GET /v1/tickets                                      ok/ok          ok/ok          ok/ok          403/403        ok/404         ok/404         ok/404         404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         ok/404
+GET /v1/tickets/{id}                                 ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         ok/404         404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         ok/404
+GET /v1/users                                        ok/ok          403/403        403/403        403/403        ok/404         ok/404         403/403        404/ok         401/401        401/401        ok/ok          403/403        403/403        ok/404         ok/404         403/403
+GET /v1/users/{id}                                   ok/ok          404/404        404/404        404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          404/404        404/404        ok/404         ok/404         403/404
+PATCH /v1/tenants/{id}/lockbox                       403/403        403/403        403/403        404/404        ok/404         403/404        403/404        404/ok         401/401        401/401        403/403        403/403        403/403        403/404        403/404        403/404
+PATCH /v1/users/{id}                                 403/403        404/404        404/404        404/404        ok/404         403/404        403/404        404/ok         401/401        401/401        403/403        404/404        404/404        403/404        403/404        403/404
+POST /v1/access-events                               403/403        403/403        403/403        ok/ok          403/403        403/403        403/403        403/403        401/401        401/401        403/403        403/403        403/403        403/403        403/403        403/403
+POST /v1/admin/policy/reload                         ok/ok          403/403        403/403        403/403        403/403        403/403        403/403        403/403        401/401        401/401        ok/ok          403/403        403/403        403/403        403/403        403/403
+POST /v1/auth/login                                  401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401        401/401
+POST /v1/auth/logout                                 ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          401/401        401/401        ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+POST /v1/invitations/{token}/accept                  ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+POST /v1/invitations/{token}/totp                    ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+POST /v1/me/totp                                     ok/ok          ok/ok          ok/ok          403/403        ok/ok          ok/ok          ok/ok          ok/ok          401/401        401/401        403/403        403/403        403/403        403/403        403/403        403/403
+POST /v1/me/totp/verify                              ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          401/401        401/401        ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
+POST /v1/requests                                    403/403        ok/ok          ok/ok          403/403        403/403        403/403        403/403        403/403        401/401        401/401        403/403        403/403        403/403        403/403        403/403        403/403
+POST /v1/requests/{id}/approve @customer             403/403        403/403        403/403        404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        403/403        403/403        403/403        403/404        403/404        403/404
+POST /v1/requests/{id}/approve @internal             403/403        403/403        ok/ok          404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        403/403        ok/ok          403/404        403/404        403/404
+POST /v1/requests/{id}/cancel                        403/403        ok/403         403/403        404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        ok/403         403/403        403/404        403/404        403/404
+POST /v1/requests/{id}/complete @approved            403/403        ok/403         403/403        404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        ok/403         403/403        403/404        403/404        403/404
+POST /v1/requests/{id}/deny @customer                403/403        403/403        403/403        404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        403/403        403/403        403/403        ok/404         ok/404         403/404
+POST /v1/requests/{id}/deny @internal                403/403        403/403        ok/ok          404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        403/403        ok/ok          403/404        403/404        403/404
+POST /v1/requests/{id}/revoke @approved              ok/ok          403/403        403/403        404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        ok/ok          403/403        403/403        ok/404         ok/404         403/404
+POST /v1/requests/{id}/token @approved               403/403        ok/403         403/403        404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        ok/403         403/403        403/404        403/404        403/404
+POST /v1/tenants                                     ok/ok          403/403        403/403        403/403        403/403        403/403        403/403        403/403        401/401        401/401        ok/ok          403/403        403/403        403/403        403/403        403/403
+POST /v1/tenants/{id}/lockbox/webhooks/rotate        403/403        403/403        403/403        404/404        ok/404         403/404        403/404        404/ok         401/401        401/401        403/403        403/403        403/403        403/404        403/404        403/404
+POST /v1/tickets                                     ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         ok/404         404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         ok/404
+POST /v1/tickets/{id}/comments                       ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         ok/404         404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         ok/404
+POST /v1/tickets/{id}/resolve                        ok/ok          ok/ok          ok/ok          404/404        ok/404         ok/404         ok/404         404/ok         401/401        401/401        ok/ok          ok/ok          ok/ok          ok/404         ok/404         ok/404
+POST /v1/users                                       403/403        403/403        403/403        404/404        ok/404         403/404        403/404        404/ok         401/401        401/401        403/403        403/403        403/403        403/404        403/404        403/404
+POST /v1/users/{id}/invitation                       403/403        404/404        404/404        404/404        ok/404         403/404        403/404        404/ok         401/401        401/401        403/403        404/404        404/404        403/404        403/404        403/404
+POST /v1/users/{id}/tokens                           403/403        404/404        404/404        404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        404/404        404/404        403/404        403/404        403/404
 `
 
 // authzQuery gives list operations the tenant to filter on.
