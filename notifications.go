@@ -429,9 +429,9 @@ func (t *txn) summarize(tn *Tenant, r *AccessRequest, e *Event) (*RequestSummary
 // request pending_customer whose decision deadline falls within before from
 // now. Each request is reminded once (the key is the request's), so calling
 // it again, from any replica, enqueues nothing new. It returns how many
-// reminders it enqueued. skip lists requests already reminded by the
-// caller; reminded ones are added to it.
-func (s *Service) EnqueueReminders(ctx context.Context, before time.Duration, skip map[RequestID]bool) (int, error) {
+// reminders it enqueued. The outbox is what remembers: the caller keeps no
+// list of requests it reminded, so its memory does not grow with them.
+func (s *Service) EnqueueReminders(ctx context.Context, before time.Duration) (int, error) {
 	if before <= 0 {
 		return 0, nil
 	}
@@ -445,7 +445,7 @@ func (s *Service) EnqueueReminders(ctx context.Context, before time.Duration, sk
 				return err
 			}
 			for _, r := range rs {
-				if !skip[r.ID] && r.DecisionDeadline.After(now) && !r.DecisionDeadline.After(now.Add(before)) {
+				if r.DecisionDeadline.After(now) && !r.DecisionDeadline.After(now.Add(before)) {
 					due = append(due, r)
 				}
 			}
@@ -499,11 +499,6 @@ func (s *Service) EnqueueReminders(ctx context.Context, before time.Duration, sk
 		}
 		return nil
 	})
-	if err == nil {
-		for _, r := range due {
-			skip[r.ID] = true
-		}
-	}
 	return n, err
 }
 

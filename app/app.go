@@ -144,20 +144,25 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One cleanup for every failure from here on: the store is the
+	// server's once New returns it, and closed if New fails.
+	started := false
+	defer func() {
+		if !started {
+			store.Close()
+		}
+	}()
 	m := httpapi.NewMetrics()
 	key, err := loadSecretKey(c)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	keys, ring, err := newGrants(ctx, store, key, now())
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	notifier, mailer, err := newNotifier(c, store, m, webhookBox{key})
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	onCommit := func(events []*lockbox.Event) {
@@ -179,7 +184,6 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	// TOTP seeds stored in clear before they were sealed are sealed now
 	// (the key is not available to the SQL migrations). Idempotent.
 	if n, err := svc.SealTOTPSecrets(ctx); err != nil {
-		store.Close()
 		return nil, fmt.Errorf("sealing TOTP secrets: %w", err)
 	} else if n > 0 {
 		c.Logger.Info("sealed the TOTP secrets stored in clear", "users", n)
@@ -187,7 +191,6 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	if c.BootstrapToken != "" {
 		created, err := svc.Bootstrap(ctx, c.BootstrapToken)
 		if err != nil {
-			store.Close()
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
 		if created {
@@ -196,16 +199,15 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	}
 	logHandler, err := newLogHandler(ctx, c, store, key)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	api := httpapi.New(svc, httpapi.Options{Logger: c.Logger, Metrics: m, Version: Version, Log: logHandler, JWKS: grant.JWKSHandler(ring),
 		ClientAddr: addrs})
 	portal, err := newPortal(svc, c, logHandler, addrs)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
+	started = true
 	return &Server{Config: c, Service: svc, API: api, Web: portal, Metrics: m, store: store, policy: policy, logStore: logHandler.Storage.(LogStore), keys: keys, ring: ring, log: c.Logger,
 		Notifier: notifier, Mailer: mailer}, nil
 }
@@ -371,7 +373,6 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(s.Config.SweepInterval)
 	defer t.Stop()
-	reminded := map[lockbox.RequestID]bool{}
 	var lastRemind time.Time
 	for {
 		select {
@@ -387,9 +388,11 @@ func (s *Server) sweep(ctx context.Context) {
 			s.Metrics.ObserveSettled(n)
 			s.log.Info("deadlines applied", "requests", n)
 		}
+		// Pacing is wall-clock time, like the ticker's; what is due is
+		// decided on the service's clock.
 		if s.Config.Notify.ReminderBefore >= 0 && time.Since(lastRemind) >= s.Config.Notify.ReminderInterval {
 			lastRemind = time.Now()
-			s.remind(ctx, reminded)
+			s.remind(ctx)
 		}
 	}
 }

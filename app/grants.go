@@ -113,11 +113,14 @@ func RotateGrantKeys(ctx context.Context, c Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	keys, ring, err := newGrants(ctx, store, key, time.Now())
+	now := time.Now()
+	if c.Clock != nil {
+		now = c.Clock()
+	}
+	keys, ring, err := newGrants(ctx, store, key, now)
 	if err != nil {
 		return "", err
 	}
-	now := time.Now()
 	if _, err := grant.Update(ctx, keys, ring, func(r *grant.Keyring) error { return r.Rotate(now) }); err != nil {
 		return "", fmt.Errorf("rotating the grant keys: %w", err)
 	}

@@ -94,12 +94,12 @@ func (c Config) operatorWebhookURLs() []string { return append([]string(nil), c.
 
 // remind enqueues reminders of decision deadlines; the deadline sweeper runs
 // it, so one replica at a time does.
-func (s *Server) remind(ctx context.Context, done map[lockbox.RequestID]bool) {
+func (s *Server) remind(ctx context.Context) {
 	before := s.Config.Notify.ReminderBefore
 	if before == 0 {
 		before = time.Hour
 	}
-	n, err := s.Service.EnqueueReminders(ctx, before, done)
+	n, err := s.Service.EnqueueReminders(ctx, before)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("enqueueing deadline reminders failed", "err", err)
 	}

@@ -459,7 +459,7 @@ func TestNotificationReminder(t *testing.T) {
 	e.must(200, "POST", reqPath(r.ID, "approve"), w.lead.token, lockbox.ApproveInput{Reason: "ok"}, r)
 	ctx := context.Background()
 	remind := func() int {
-		n, err := e.srv.Service.EnqueueReminders(ctx, time.Hour, map[lockbox.RequestID]bool{})
+		n, err := e.srv.Service.EnqueueReminders(ctx, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
