@@ -1,6 +1,7 @@
 package lockbox
 
 import (
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -79,6 +80,11 @@ const (
 	MaxApprovalsRequired = 10
 	MaxPendingTTL        = 30 * 24 * time.Hour
 	MaxAccessDuration    = 30 * 24 * time.Hour
+	// MinPendingTTL and MinAccessDuration are the shortest settings that
+	// still leave a person time to act: a decision deadline of a second
+	// expires every request before anyone reads it.
+	MinPendingTTL     = 5 * time.Minute
+	MinAccessDuration = time.Minute
 	maxNotificationEmail = 50
 	maxWebhooks          = 20
 )
@@ -92,10 +98,12 @@ func (s LockboxSettings) Validate() error {
 		return Errorf(CodeInvalid, "approvals_required must be at least 1")
 	case s.ApprovalsRequired > MaxApprovalsRequired:
 		return Errorf(CodeInvalid, "approvals_required must be at most %d", MaxApprovalsRequired)
-	case s.PendingTTL <= 0 || s.PendingTTL.D() > MaxPendingTTL:
-		return Errorf(CodeInvalid, "pending_ttl must be positive and at most %s", MaxPendingTTL)
-	case s.MaxAccessDuration <= 0 || s.MaxAccessDuration.D() > MaxAccessDuration:
-		return Errorf(CodeInvalid, "max_access_duration must be positive and at most %s", MaxAccessDuration)
+	case s.PendingTTL.D() < MinPendingTTL || s.PendingTTL.D() > MaxPendingTTL:
+		return Errorf(CodeInvalid, "pending_ttl must be from %s to %s (the time approvers have to decide), not %s",
+			HumanDuration(MinPendingTTL), HumanDuration(MaxPendingTTL), s.PendingTTL.D())
+	case s.MaxAccessDuration.D() < MinAccessDuration || s.MaxAccessDuration.D() > MaxAccessDuration:
+		return Errorf(CodeInvalid, "max_access_duration must be from %s to %s, not %s",
+			HumanDuration(MinAccessDuration), HumanDuration(MaxAccessDuration), s.MaxAccessDuration.D())
 	case len(s.NotificationEmails) > maxNotificationEmail:
 		return Errorf(CodeInvalid, "at most %d notification_emails", maxNotificationEmail)
 	case len(s.Webhooks) > maxWebhooks:
@@ -164,4 +172,30 @@ func ValidateEmail(s string) error {
 		return Errorf(CodeInvalid, "%q is not an e-mail address", s)
 	}
 	return nil
+}
+
+// HumanDuration writes d as a person reads it: "5 min", "30 days", "1 h 30
+// min", "45 s".
+func HumanDuration(d time.Duration) string {
+	if d <= 0 {
+		return d.String()
+	}
+	var parts []string
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "days"}, {time.Hour, "h"}, {time.Minute, "min"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			name := u.name
+			if name == "days" && n == 1 {
+				name = "day"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, name))
+			d -= n * u.unit
+		}
+	}
+	if len(parts) == 0 {
+		return d.String()
+	}
+	return strings.Join(parts, " ")
 }

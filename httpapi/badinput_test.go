@@ -389,3 +389,32 @@ func TestWrongMethodAndUnknownTenant(t *testing.T) {
 	// A known tenant with no requests is an empty list, not 404.
 	e.must(200, "GET", "/v1/requests?tenant_id="+string(w.tenant.ID), w.opAdmin.token, nil, nil)
 }
+
+// TestSettingsBounds: lockbox settings outside sane bounds are refused with
+// the bounds in the message, and nothing changes.
+func TestSettingsBounds(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorld("Bounds")
+	path := "/v1/tenants/" + string(w.tenant.ID) + "/lockbox"
+	before := e.call("GET", path, w.customerAdmin.token, nil).Body
+	for _, body := range []map[string]any{
+		{"pending_ttl": "1s"}, {"pending_ttl": "4m"}, {"pending_ttl": "721h"},
+		{"max_access_duration": "30s"}, {"max_access_duration": "721h"},
+	} {
+		r := e.call("PATCH", path, w.customerAdmin.token, body)
+		if r.Status != 422 {
+			t.Errorf("%v: %d %s, want 422", body, r.Status, r.Body)
+			continue
+		}
+		checkErrorShape(t, r, lockbox.CodeInvalid)
+		var b lockbox.ErrorBody
+		r.decode(t, &b)
+		if !strings.Contains(b.Error.Message, " to 30 days") || !strings.Contains(b.Error.Message, "from ") {
+			t.Errorf("%v: the message does not give the bounds: %q", body, b.Error.Message)
+		}
+	}
+	if after := e.call("GET", path, w.customerAdmin.token, nil).Body; string(after) != string(before) {
+		t.Errorf("refused settings changed them:\n%s\n%s", before, after)
+	}
+	e.must(200, "PATCH", path, w.customerAdmin.token, map[string]any{"pending_ttl": "5m", "max_access_duration": "1m"}, nil)
+}
