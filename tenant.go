@@ -83,8 +83,8 @@ const (
 	// MinPendingTTL and MinAccessDuration are the shortest settings that
 	// still leave a person time to act: a decision deadline of a second
 	// expires every request before anyone reads it.
-	MinPendingTTL     = 5 * time.Minute
-	MinAccessDuration = time.Minute
+	MinPendingTTL        = 5 * time.Minute
+	MinAccessDuration    = time.Minute
 	maxNotificationEmail = 50
 	maxWebhooks          = 20
 )
