@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/grant"
+
+	"github.com/lockbox-dev/lockbox/internal/backoff"
 )
 
 // Paths of the revocation feed on the lockbox server.
@@ -223,8 +224,7 @@ func (f *Feed) touch() {
 
 // Run follows the feed until ctx ends.
 func (f *Feed) Run(ctx context.Context) error {
-	const minBackoff, maxBackoff = 250 * time.Millisecond, 30 * time.Second
-	backoff := minBackoff
+	pause := backoff.Backoff{Policy: backoff.Policy{Min: 250 * time.Millisecond, Max: 30 * time.Second, Jitter: 0.3}}
 	streaming := true
 	for {
 		err := f.catchUp(ctx)
@@ -236,7 +236,7 @@ func (f *Feed) Run(ctx context.Context) error {
 					// A stream that lived is a healthy server; one that
 					// keeps dropping at once (a buffering proxy, say) is
 					// retried with growing pauses.
-					backoff = minBackoff
+					pause.Reset()
 				}
 				if errors.Is(err, errNoStream) {
 					f.cfg.Logger.Info("gateway: the server has no revocation stream; polling", "interval", f.cfg.PollInterval)
@@ -245,7 +245,7 @@ func (f *Feed) Run(ctx context.Context) error {
 				}
 			}
 			if err == nil && !streaming {
-				backoff = minBackoff
+				pause.Reset()
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
@@ -257,13 +257,13 @@ func (f *Feed) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		f.cfg.Logger.Warn("gateway: revocation feed interrupted; reconnecting", "error", err, "in", backoff)
+		d := pause.Next()
+		f.cfg.Logger.Warn("gateway: revocation feed interrupted; reconnecting", "error", err, "in", d)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(backoff + rand.N(backoff/2)):
+		case <-time.After(d):
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lockbox-dev/lockbox/internal/backoff"
 )
 
 // Sink receives access records for the tenant logs. Ship returns nil only
@@ -300,8 +302,7 @@ func (r *Recorder) poke() {
 // hammered by a busy gateway.
 func (r *Recorder) drainLoop() {
 	defer r.done.Done()
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
-	backoff := minBackoff
+	pause := backoff.Backoff{Policy: backoff.Policy{Min: 100 * time.Millisecond, Max: 5 * time.Second}}
 	var retry <-chan time.Time
 	for {
 		select {
@@ -324,11 +325,10 @@ func (r *Recorder) drainLoop() {
 			}
 			if err != nil {
 				r.cfg.Logger.Debug("gateway: spool not shipped yet", "pending_bytes", r.cfg.Spool.Pending(), "error", err)
-				retry = time.After(backoff)
-				backoff = min(2*backoff, maxBackoff)
+				retry = time.After(pause.Next())
 				break
 			}
-			backoff = minBackoff
+			pause.Reset()
 			select {
 			case <-r.stop:
 				return

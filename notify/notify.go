@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
+
+	"github.com/lockbox-dev/lockbox/internal/backoff"
 )
 
 // Defaults of the retry policy and the worker.
@@ -280,12 +281,7 @@ func (w *Worker) release(n *lockbox.Notification) {
 // most MaxBackoff, minus up to a fifth at random so retries of many rows
 // spread out.
 func (w *Worker) backoff(attempt int) time.Duration {
-	d := w.c.Backoff
-	for i := 1; i < attempt && d < w.c.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, w.c.MaxBackoff)
-	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+	return backoff.Policy{Min: w.c.Backoff, Max: w.c.MaxBackoff, Jitter: 0.2}.Delay(attempt)
 }
 
 // send renders and sends one notification.

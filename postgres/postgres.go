@@ -52,6 +52,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lockbox-dev/lockbox"
+
+	"github.com/lockbox-dev/lockbox/internal/backoff"
 )
 
 // Store is a lockbox.Store on a PostgreSQL database.
@@ -337,7 +339,7 @@ func (s *Store) View(ctx context.Context, fn func(lockbox.Reader) error) (err er
 // transaction, up to maxAttempts times; it must therefore have no effects
 // outside tx. A panic in fn rolls back and is re-raised.
 func (s *Store) Update(ctx context.Context, fn func(lockbox.Tx) error) error {
-	backoff := firstBackoff
+	pause := backoff.Backoff{Policy: backoff.Policy{Min: firstBackoff, Max: maxBackoff, Jitter: 0.5}}
 	for attempt := 1; ; attempt++ {
 		retry, err := s.attempt(ctx, fn)
 		if err == nil || !retry {
@@ -347,10 +349,9 @@ func (s *Store) Update(ctx context.Context, fn func(lockbox.Tx) error) error {
 			return fmt.Errorf("%w (%d attempts; last: %w)", lockbox.Errorf(lockbox.CodeConflict,
 				"the change kept conflicting with concurrent changes: try again"), attempt, err)
 		}
-		if !sleep(ctx, jitter(backoff)) {
+		if !sleep(ctx, pause.Next()) {
 			return fmt.Errorf("postgres: retrying a conflicting transaction: %w", context.Cause(ctx))
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
