@@ -176,7 +176,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	}
 	svc := lockbox.NewService(lockbox.Config{
 		Store: store, Policy: policy, Clock: c.Clock, Logger: c.Logger, Argon2: c.Argon2,
-		OnCommit: onCommit, Issuer: tokenIssuer{ring: ring, url: c.publicURL()},
+		OnCommit: onCommit, Issuer: &grant.Issuer{Keys: ring, URL: c.publicURL()},
 		Notify: lockbox.NotifyConfig{OperatorWebhooks: c.operatorWebhookURLs()}, SecretBox: webhookBox{key},
 		InvitationTTL: c.InvitationTTL,
 		Throttle:      c.Throttle, PasswordHashers: c.PasswordHashers,

@@ -56,24 +56,6 @@ func newGrants(ctx context.Context, store lockbox.Store, key *secretKey, now tim
 	return ks, ring, nil
 }
 
-// tokenIssuer adapts grant's signing to the service's TokenIssuer.
-type tokenIssuer struct {
-	ring *grant.Keyring
-	url  string
-}
-
-func (t tokenIssuer) IssueToken(r *lockbox.AccessRequest, now time.Time) (lockbox.IssuedToken, error) {
-	c, err := grant.NewClaims(r, t.url, grant.DefaultTTL, now)
-	if err != nil {
-		return lockbox.IssuedToken{}, err
-	}
-	tok, err := t.ring.Sign(c)
-	if err != nil {
-		return lockbox.IssuedToken{}, err
-	}
-	return lockbox.IssuedToken{Token: tok, ID: c.ID, ExpiresAt: c.Expiry()}, nil
-}
-
 // Keyring returns the grant keyring the server signs with.
 func (s *Server) Keyring() *grant.Keyring { return s.ring }
 

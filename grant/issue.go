@@ -46,23 +46,32 @@ type Issuer struct {
 // now. It refuses, with lockbox.ErrConflict, a request that is not approved
 // or a now outside the access window; exp is min(window end, now+TTL).
 func (is *Issuer) Issue(req *lockbox.AccessRequest, now time.Time) (token string, expiresAt time.Time, err error) {
+	t, err := is.IssueToken(req, now)
+	return t.Token, t.ExpiresAt, err
+}
+
+// IssueToken is Issue with the token's id (jti): the service's
+// lockbox.TokenIssuer, which records the id in the token.issued event.
+func (is *Issuer) IssueToken(req *lockbox.AccessRequest, now time.Time) (lockbox.IssuedToken, error) {
 	if is.Keys == nil {
-		return "", time.Time{}, fmt.Errorf("grant: issuer has no keyring")
+		return lockbox.IssuedToken{}, fmt.Errorf("grant: issuer has no keyring")
 	}
 	ttl := is.TTL
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
 	if max := is.Keys.MaxTokenTTL(); ttl > max {
-		return "", time.Time{}, fmt.Errorf("grant: token TTL %s exceeds the keyring's maximum %s", ttl, max)
+		return lockbox.IssuedToken{}, fmt.Errorf("grant: token TTL %s exceeds the keyring's maximum %s", ttl, max)
 	}
 	c, err := NewClaims(req, is.URL, ttl, now)
 	if err != nil {
-		return "", time.Time{}, err
+		return lockbox.IssuedToken{}, err
 	}
-	token, err = is.Keys.Sign(c)
+	token, err := is.Keys.Sign(c)
 	if err != nil {
-		return "", time.Time{}, err
+		return lockbox.IssuedToken{}, err
 	}
-	return token, c.Expiry(), nil
+	return lockbox.IssuedToken{Token: token, ID: c.ID, ExpiresAt: c.Expiry()}, nil
 }
+
+var _ lockbox.TokenIssuer = (*Issuer)(nil)
