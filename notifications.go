@@ -172,6 +172,9 @@ type RequestSummary struct {
 	Decision *DecisionSummary `json:"decision,omitempty"`
 	// ActorName is who caused the change (empty for deadlines).
 	ActorName string `json:"actor_name,omitempty"`
+	// CustomerApprovals is how far a pending_customer request is from
+	// approval when the notification was made ("1 of 2 … (Bob)").
+	CustomerApprovals *ApprovalProgress `json:"customer_approvals,omitempty"`
 }
 
 // DecisionSummary is one review as a notification tells it.
@@ -411,6 +414,13 @@ func (t *txn) summarize(tn *Tenant, r *AccessRequest, e *Event) (*RequestSummary
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
+	}
+	if r.Status == StatusPendingCustomer {
+		named := *r
+		if err := nameRequests(t.ctx, t, &named); err != nil {
+			return nil, err
+		}
+		sum.CustomerApprovals = named.CustomerApprovals
 	}
 	if e != nil && e.Type == EventRequestReviewed {
 		var d struct {
