@@ -85,3 +85,51 @@ func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 func (s *Service) withNames(ctx context.Context, rs ...*AccessRequest) error {
 	return s.view(ctx, func(rd Reader) error { return nameRequests(ctx, rd, rs...) })
 }
+
+// nameEvents fills each event's ActorName from the users table, on read:
+// the names are no part of the log. Callers pass only events the reader may
+// see; a removed user keeps its name, one that cannot be found leaves it
+// empty.
+func nameEvents(ctx context.Context, rd Reader, evs ...*Event) error {
+	names := map[UserID]string{}
+	for _, e := range evs {
+		if e == nil || e.ActorID == "" {
+			continue
+		}
+		n, ok := names[e.ActorID]
+		if !ok {
+			u, err := rd.GetUser(ctx, e.ActorID)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				n = u.DisplayName
+			}
+			names[e.ActorID] = n
+		}
+		e.ActorName = n
+	}
+	return nil
+}
+
+// nameTicket fills the names of a ticket read on its own: who opened it,
+// who wrote each comment and who acted in each event of its history.
+func nameTicket(ctx context.Context, rd Reader, t *Ticket) error {
+	ids := []UserID{t.CreatedBy}
+	for _, c := range t.Comments {
+		ids = append(ids, c.AuthorID)
+	}
+	evs := make([]*Event, len(ids))
+	for i, id := range ids {
+		evs[i] = &Event{ActorID: id}
+	}
+	if err := nameEvents(ctx, rd, append(evs, t.History...)...); err != nil {
+		return err
+	}
+	t.CreatedByName = evs[0].ActorName
+	for i := range t.Comments {
+		t.Comments[i].AuthorName = evs[i+1].ActorName
+	}
+	return nil
+}
