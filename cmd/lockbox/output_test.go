@@ -47,6 +47,26 @@ func TestNextPageCommandOmitsToken(t *testing.T) {
 	}
 }
 
+// TestEventsTableNamesActors (issue 19, newcomer item 7): the events table's
+// ACTOR column shows the name the server gives, and the id only when it
+// gives none.
+func TestEventsTableNamesActors(t *testing.T) {
+	h := apiHarness(t, exchange{method: "GET", path: "/v1/tenants/ten_1/events", answer: `{"items":[` +
+		`{"tenant_id":"ten_1","index":1,"id":"evt_1","type":"request.created","time":"2025-01-01T00:00:00Z","actor_id":"usr_eve","actor_name":"Eve Engineer","request_id":"req_1"},` +
+		`{"tenant_id":"ten_1","index":2,"id":"evt_2","type":"request.reviewed","time":"2025-01-01T00:01:00Z","actor_id":"usr_gone","request_id":"req_1"}]}`})
+	out := h.ok("events", "ten_1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and two rows:\n%s", out)
+	}
+	if !strings.Contains(lines[1], "Eve Engineer") || strings.Contains(lines[1], "usr_eve") {
+		t.Errorf("the first row does not name its actor:\n%s", out)
+	}
+	if !strings.Contains(lines[2], "usr_gone") {
+		t.Errorf("an actor without a name does not fall back to its id:\n%s", out)
+	}
+}
+
 func TestPendingRequestExpiresAtDeadline(t *testing.T) {
 	pending := strings.Replace(requestAns, `"status":"approved"`, `"status":"pending_customer"`, 1)
 	h := apiHarness(t, exchange{method: "GET", path: "/v1/requests", answer: `{"items":[` + pending + `]}`})
@@ -175,7 +195,12 @@ func TestCell(t *testing.T) {
 		{&ts, "2025-01-02T02:04:05Z"},
 		{(*time.Time)(nil), "-"},
 		{time.Time{}, "-"},
-		{d, "1h30m0s"},
+		{d, "1h30m"},
+		{lockbox.Duration(time.Hour), "1h"},
+		{lockbox.Duration(30 * time.Minute), "30m"},
+		{lockbox.Duration(45 * time.Second), "45s"},
+		{lockbox.Duration(90 * time.Second), "1m30s"},
+		{lockbox.Duration(10 * time.Hour), "10h"},
 		{lockbox.Duration(0), "-"},
 		{true, "yes"},
 		{false, "no"},
