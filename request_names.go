@@ -7,7 +7,7 @@ import (
 
 // nameRequests fills who the people of the requests are: the requester's
 // display name and e-mail, each reviewer's display name and the name of
-// whoever ended it, read from the
+// whoever ended it (and the title of the request's ticket), read from the
 // users table. It runs for every caller allowed to read the requests, so a
 // customer approver sees who asks for access to its tenant and who approved
 // it internally, although customers cannot read operator users (the same
@@ -16,6 +16,7 @@ import (
 func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 	users := map[UserID]*User{}
 	tenants := map[TenantID]*Tenant{}
+	titles := map[TicketID]string{}
 	get := func(id UserID) (*User, error) {
 		if u, ok := users[id]; ok {
 			return u, nil
@@ -41,6 +42,19 @@ func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 		if u != nil {
 			r.RequesterName, r.RequesterEmail = u.DisplayName, u.Email
 		}
+		title, ok := titles[r.TicketID]
+		if !ok {
+			t, err := rd.GetTicket(ctx, r.TicketID)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				title = t.Title
+			}
+			titles[r.TicketID] = title
+		}
+		r.TicketTitle = title
 		if r.EndedBy != "" {
 			u, err := get(r.EndedBy)
 			if err != nil {

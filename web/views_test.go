@@ -41,6 +41,9 @@ func TestViewsShowNamesLabelsAndFields(t *testing.T) {
 	if !strings.Contains(pg.Body, "Look at the stuck queue") {
 		t.Error("the request list does not show the justification")
 	}
+	if !strings.Contains(pg.Body, `data-testid="ticket-title">Mail stuck<`) {
+		t.Error("the request list does not show the ticket's title")
+	}
 
 	// The log page: an actor column with names, event types in words and
 	// details as a definition list of labelled, formatted fields.

@@ -177,7 +177,7 @@ func TestEndToEnd(t *testing.T) {
 	// Ann, a customer, cannot read operator users, yet sees who asks and
 	// who approved internally.
 	out := h.ok("--profile", "ann", "request", "show", rid)
-	for _, want := range []string{"Requester:", "Eve <eve@op.test> (" + string(eve.ID) + ")", "Lea (" + string(lea.ID) + ")"} {
+	for _, want := range []string{"Requester:", "Eve <eve@op.test> (" + string(eve.ID) + ")", "Lea (" + string(lea.ID) + ")", "(Mail lost)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("request show lacks %q:\n%s", want, out)
 		}

@@ -29,8 +29,8 @@ func TestRequestListTable(t *testing.T) {
 	h := apiHarness(t, exchange{method: "GET", path: "/v1/requests", query: url.Values{"status": {"approved"}, "page_size": {"1"}},
 		answer: `{"items":[` + requestAns + `],"next_page_token":"abc def"}`})
 	got := h.ok("--profile", "lead", "request", "list", "--status", "approved", "--page-size", "1")
-	want := `ID     STATUS    TENANT  TICKET  LEVEL  RESOURCES              REQUESTER  CREATED               EXPIRES
-req_1  approved  ten_1   tkt_1   read   mailbox:42,calendar:7  usr_e      2025-01-02T03:00:00Z  2025-01-02T03:32:00Z
+	want := `ID     STATUS    TENANT  TICKET  LEVEL  RESOURCES              DURATION  REQUESTER  CREATED               EXPIRES
+req_1  approved  ten_1   tkt_1   read   mailbox:42,calendar:7  30m       usr_e      2025-01-02T03:00:00Z  2025-01-02T03:32:00Z
 next page: lockbox request list --page-size=1 --profile=lead --status=approved --page-token='abc def'
 `
 	if got != want {
