@@ -61,6 +61,11 @@ type Event struct {
 	RequestID RequestID       `json:"request_id,omitempty"`
 	TicketID  TicketID        `json:"ticket_id,omitempty"`
 	Data      json.RawMessage `json:"data,omitempty"`
+	// ActorName is the actor's display name, filled on read for those who
+	// may read the log (as requests name their people). It is no part of
+	// the event: never stored and never in the leaf (LeafBytes leaves it
+	// out), so the log's bytes do not depend on who reads them.
+	ActorName string `json:"actor_name,omitempty"`
 
 	// Leaf is the canonical JSON as stored: the bytes the tenant's Merkle
 	// tree hashes, served byte for byte. Stores fill it when they read.
@@ -101,6 +106,7 @@ func EventFromLeaf(tenant TenantID, index int64, leaf []byte) *Event {
 	if err := json.Unmarshal(leaf, e); err != nil {
 		e = &Event{Type: "invalid"}
 	}
+	e.ActorName = "" // never from a leaf
 	e.TenantID, e.Index, e.Leaf = tenant, index, leaf
 	return e
 }
@@ -124,9 +130,12 @@ func (e *Event) Seal(index int64) error {
 	return nil
 }
 
-// LeafBytes returns the event's canonical JSON.
+// LeafBytes returns the event's canonical JSON. Names filled on read
+// (ActorName) are left out.
 func (e *Event) LeafBytes() []byte {
-	b, err := json.Marshal(e)
+	c := *e
+	c.ActorName = ""
+	b, err := json.Marshal(&c)
 	if err != nil {
 		panic(err)
 	}

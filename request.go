@@ -131,6 +131,9 @@ type AccessRequest struct {
 	// EndedByName is the display name of EndedBy, filled on read like
 	// RequesterName (never stored), so a customer sees who revoked.
 	EndedByName string `json:"ended_by_name,omitempty"`
+	// TicketTitle is the title of the request's ticket, filled on read
+	// like RequesterName (never stored), so lists say what it is for.
+	TicketTitle string `json:"ticket_title,omitempty"`
 	EndComment  string `json:"end_comment,omitempty"`
 	// CustomerApprovals is how far a pending_customer request is from
 	// approval, filled on read (never stored): "1 of 2", and by whom.

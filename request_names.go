@@ -7,7 +7,7 @@ import (
 
 // nameRequests fills who the people of the requests are: the requester's
 // display name and e-mail, each reviewer's display name and the name of
-// whoever ended it, read from the
+// whoever ended it (and the title of the request's ticket), read from the
 // users table. It runs for every caller allowed to read the requests, so a
 // customer approver sees who asks for access to its tenant and who approved
 // it internally, although customers cannot read operator users (the same
@@ -16,6 +16,7 @@ import (
 func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 	users := map[UserID]*User{}
 	tenants := map[TenantID]*Tenant{}
+	titles := map[TicketID]string{}
 	get := func(id UserID) (*User, error) {
 		if u, ok := users[id]; ok {
 			return u, nil
@@ -41,6 +42,19 @@ func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 		if u != nil {
 			r.RequesterName, r.RequesterEmail = u.DisplayName, u.Email
 		}
+		title, ok := titles[r.TicketID]
+		if !ok {
+			t, err := rd.GetTicket(ctx, r.TicketID)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				title = t.Title
+			}
+			titles[r.TicketID] = title
+		}
+		r.TicketTitle = title
 		if r.EndedBy != "" {
 			u, err := get(r.EndedBy)
 			if err != nil {
@@ -84,4 +98,52 @@ func nameRequests(ctx context.Context, rd Reader, rs ...*AccessRequest) error {
 // withNames names the people of requests in a read transaction of its own.
 func (s *Service) withNames(ctx context.Context, rs ...*AccessRequest) error {
 	return s.view(ctx, func(rd Reader) error { return nameRequests(ctx, rd, rs...) })
+}
+
+// nameEvents fills each event's ActorName from the users table, on read:
+// the names are no part of the log. Callers pass only events the reader may
+// see; a removed user keeps its name, one that cannot be found leaves it
+// empty.
+func nameEvents(ctx context.Context, rd Reader, evs ...*Event) error {
+	names := map[UserID]string{}
+	for _, e := range evs {
+		if e == nil || e.ActorID == "" {
+			continue
+		}
+		n, ok := names[e.ActorID]
+		if !ok {
+			u, err := rd.GetUser(ctx, e.ActorID)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				n = u.DisplayName
+			}
+			names[e.ActorID] = n
+		}
+		e.ActorName = n
+	}
+	return nil
+}
+
+// nameTicket fills the names of a ticket read on its own: who opened it,
+// who wrote each comment and who acted in each event of its history.
+func nameTicket(ctx context.Context, rd Reader, t *Ticket) error {
+	ids := []UserID{t.CreatedBy}
+	for _, c := range t.Comments {
+		ids = append(ids, c.AuthorID)
+	}
+	evs := make([]*Event, len(ids))
+	for i, id := range ids {
+		evs[i] = &Event{ActorID: id}
+	}
+	if err := nameEvents(ctx, rd, append(evs, t.History...)...); err != nil {
+		return err
+	}
+	t.CreatedByName = evs[0].ActorName
+	for i := range t.Comments {
+		t.Comments[i].AuthorName = evs[i+1].ActorName
+	}
+	return nil
 }

@@ -79,13 +79,15 @@ func (s *Service) GetTicket(ctx context.Context, p *Principal, id TicketID) (*Ti
 		if t.Comments, err = r.ListComments(ctx, id); err != nil {
 			return err
 		}
-		t.History, err = r.ListEvents(ctx, EventFilter{TenantID: t.TenantID, After: -1, TicketID: id})
-		return err
+		if t.History, err = r.ListEvents(ctx, EventFilter{TenantID: t.TenantID, After: -1, TicketID: id}); err != nil {
+			return err
+		}
+		t.History = visibleEvents(p, t.History)
+		return nameTicket(ctx, r, t)
 	})
 	if err != nil {
 		return nil, err
 	}
-	t.History = visibleEvents(p, t.History)
 	return t, nil
 }
 
@@ -222,15 +224,18 @@ func (s *Service) ListEvents(ctx context.Context, p *Principal, f EventFilter) (
 	var out []*Event
 	err := s.view(ctx, func(r Reader) error {
 		var err error
-		out, err = r.ListEvents(ctx, f)
-		return err
+		if out, err = r.ListEvents(ctx, f); err != nil {
+			return err
+		}
+		// AuthorizeLogRead let only readers of the whole log this far; the
+		// rule is applied all the same, so no list of events escapes it.
+		out = visibleEvents(p, out)
+		return nameEvents(ctx, r, out...)
 	})
 	if err != nil {
 		return nil, err
 	}
-	// AuthorizeLogRead let only readers of the whole log this far; the rule
-	// is applied all the same, so no list of events escapes it.
-	return visibleEvents(p, out), nil
+	return out, nil
 }
 
 // AuthorizeLogRead checks that p may read tenant t's log (its events, and

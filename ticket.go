@@ -24,6 +24,10 @@ type Ticket struct {
 	Severity    int          `json:"severity"`
 	Status      TicketStatus `json:"status"`
 	CreatedBy   UserID       `json:"created_by"`
+	// CreatedByName is the display name of who opened the ticket, filled
+	// when a single ticket is read (never stored), for everyone who may
+	// read the ticket: a customer sees which operator staff opened it.
+	CreatedByName string `json:"created_by_name,omitempty"`
 	// OpenedBy is who opened the ticket (CreatedBy): "customer", one of
 	// the tenant's own users, or "operator", the operator's staff, who may
 	// open tickets for any tenant with any severity and assignee.
@@ -48,11 +52,14 @@ type Ticket struct {
 
 // Comment is a note on a ticket.
 type Comment struct {
-	ID        string    `json:"id"`
-	TicketID  TicketID  `json:"ticket_id"`
-	AuthorID  UserID    `json:"author_id"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"created_at"`
+	ID       string   `json:"id"`
+	TicketID TicketID `json:"ticket_id"`
+	AuthorID UserID   `json:"author_id"`
+	// AuthorName is the author's display name, filled on read (never
+	// stored).
+	AuthorName string    `json:"author_name,omitempty"`
+	Body       string    `json:"body"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Severity bounds: 1 is critical, 4 is low.

@@ -51,7 +51,7 @@ func TestShortDurationAndTimeLeft(t *testing.T) {
 		d    time.Duration
 		want string
 	}{
-		{90 * time.Minute, "1h 30m left"}, {26 * time.Hour, "1d 2h left"}, {45 * time.Second, "45s left"}, {-time.Minute, "deadline passed"},
+		{90 * time.Minute, "1 h 30 min left"}, {26 * time.Hour, "1 d 2 h left"}, {45 * time.Second, "45 s left"}, {time.Hour, "1 h left"}, {30 * time.Minute, "30 min left"}, {-time.Minute, "deadline passed"},
 	} {
 		if got := left(now.Add(c.d), now); got != c.want {
 			t.Errorf("left(%s) = %q, want %q", c.d, got, c.want)

@@ -339,7 +339,7 @@ func TestBrowserWorkflow(t *testing.T) {
 	e.recordAccess(id, "GET /tenants/"+string(e.acme.ID)+"/mailboxes/billing/messages")
 	bob.open(reqPath)
 	events := bob.text("[data-testid=request-events]")
-	if !strings.Contains(events, "token.issued") || !strings.Contains(events, "access.allowed") {
+	if !strings.Contains(events, "Access token issued") || !strings.Contains(events, "Data access allowed") {
 		t.Errorf("the token issue and the access are not recorded under the request: %q", events)
 	}
 	bob.shot("10-customer-active")

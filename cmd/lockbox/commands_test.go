@@ -37,7 +37,7 @@ func TestCommandRequests(t *testing.T) {
 	}{
 		{[]string{"tenant", "create", "Acme"},
 			exchange{method: "POST", path: "/v1/tenants", body: `{"name":"Acme"}`, status: 201, answer: tenantAns},
-			[]string{"ten_1", "Lockbox enabled:", "12h0m0s"}},
+			[]string{"ten_1", "Lockbox enabled:", "12h"}},
 		{[]string{"tenant", "list"},
 			exchange{method: "GET", path: "/v1/tenants", answer: `{"items":[` + tenantAns + `]}`},
 			[]string{"ID", "LOCKBOX", "ten_1", "Acme", "on"}},

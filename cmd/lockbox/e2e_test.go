@@ -177,13 +177,13 @@ func TestEndToEnd(t *testing.T) {
 	// Ann, a customer, cannot read operator users, yet sees who asks and
 	// who approved internally.
 	out := h.ok("--profile", "ann", "request", "show", rid)
-	for _, want := range []string{"Requester:", "Eve <eve@op.test> (" + string(eve.ID) + ")", "Lea (" + string(lea.ID) + ")"} {
+	for _, want := range []string{"Requester:", "Eve <eve@op.test> (" + string(eve.ID) + ")", "Lea (" + string(lea.ID) + ")", "(Mail lost)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("request show lacks %q:\n%s", want, out)
 		}
 	}
 	out = h.ok("--profile", "ann", "request", "approve", rid, "--reason", "go ahead", "--duration", "30m")
-	if !strings.Contains(out, "approved") || !strings.Contains(out, "Access window:") || !strings.Contains(out, "30m0s") {
+	if !strings.Contains(out, "approved") || !strings.Contains(out, "Access window:") || !strings.Contains(out, "30m") || strings.Contains(out, "30m0s") {
 		t.Errorf("approve output:\n%s", out)
 	}
 	out = h.ok("--profile", "ann", "request", "list", "--tenant", tid, "--status", "approved")
@@ -223,6 +223,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if strings.Index(got, "request.approved") > strings.Index(got, "request.revoked") {
 		t.Errorf("events out of order: %s", got)
+	}
+	// The table names who acted (issue 19, newcomer item 7).
+	out = h.ok("--profile", "ann", "events", tid, "--type", "request.created")
+	if !strings.Contains(out, "Eve") || strings.Contains(out, string(eve.ID)) {
+		t.Errorf("the events table does not name the requester:\n%s", out)
 	}
 	out = h.ok("--profile", "ann", "events", tid, "--page-size", "2")
 	i := strings.Index(out, "next page: lockbox ")

@@ -47,8 +47,17 @@ var eventColumns = []column[*lockbox.Event]{
 	col("INDEX", func(e *lockbox.Event) any { return e.Index }),
 	col("TIME", func(e *lockbox.Event) any { return e.Time }),
 	col("TYPE", func(e *lockbox.Event) any { return e.Type }),
-	col("ACTOR", func(e *lockbox.Event) any { return e.ActorID }),
+	col("ACTOR", func(e *lockbox.Event) any { return actorOf(e) }),
 	col("REQUEST", func(e *lockbox.Event) any { return e.RequestID }),
 	col("TICKET", func(e *lockbox.Event) any { return e.TicketID }),
 	col("DATA", func(e *lockbox.Event) any { return truncate(string(e.Data), 60) }),
+}
+
+// actorOf names who acted: the display name the server gives, else the
+// user id.
+func actorOf(e *lockbox.Event) string {
+	if e.ActorName != "" {
+		return e.ActorName
+	}
+	return string(e.ActorID)
 }

@@ -221,7 +221,7 @@ func subtable(w io.Writer, heading string, headers []string, rows [][]string) {
 }
 
 // cell formats a value for a table or field: times in RFC 3339 (UTC),
-// durations as Go durations, lists comma-separated, yes/no for booleans,
+// durations as short Go durations ("1h30m", which --duration reads back), lists comma-separated, yes/no for booleans,
 // and "-" for anything unset.
 func cell(v any) string {
 	s := ""
@@ -237,11 +237,11 @@ func cell(v any) string {
 		}
 	case lockbox.Duration:
 		if v != 0 {
-			s = v.String()
+			s = fmtDuration(v)
 		}
 	case *lockbox.Duration:
 		if v != nil {
-			s = v.String()
+			s = fmtDuration(*v)
 		}
 	case bool:
 		s = "no"
@@ -274,6 +274,19 @@ func cell(v any) string {
 	s = sanitizeLine(s)
 	if s == "" {
 		return "-"
+	}
+	return s
+}
+
+// fmtDuration writes a duration as Go does without its zero units:
+// "1h" for 1h0m0s, "1h30m" for 1h30m0s, "30m", "45s".
+func fmtDuration(d lockbox.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
 }

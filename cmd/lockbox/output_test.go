@@ -29,8 +29,8 @@ func TestRequestListTable(t *testing.T) {
 	h := apiHarness(t, exchange{method: "GET", path: "/v1/requests", query: url.Values{"status": {"approved"}, "page_size": {"1"}},
 		answer: `{"items":[` + requestAns + `],"next_page_token":"abc def"}`})
 	got := h.ok("--profile", "lead", "request", "list", "--status", "approved", "--page-size", "1")
-	want := `ID     STATUS    TENANT  TICKET  LEVEL  RESOURCES              REQUESTER  CREATED               EXPIRES
-req_1  approved  ten_1   tkt_1   read   mailbox:42,calendar:7  usr_e      2025-01-02T03:00:00Z  2025-01-02T03:32:00Z
+	want := `ID     STATUS    TENANT  TICKET  LEVEL  RESOURCES              DURATION  REQUESTER  CREATED               EXPIRES
+req_1  approved  ten_1   tkt_1   read   mailbox:42,calendar:7  30m       usr_e      2025-01-02T03:00:00Z  2025-01-02T03:32:00Z
 next page: lockbox request list --page-size=1 --profile=lead --status=approved --page-token='abc def'
 `
 	if got != want {
@@ -44,6 +44,26 @@ func TestNextPageCommandOmitsToken(t *testing.T) {
 	out := h.ok("events", "ten_1", "--token", "tok", "--page-token", "5", "--type", "x y")
 	if !strings.HasSuffix(out, "next page: lockbox events ten_1 --type='x y' --page-token=9\n") {
 		t.Errorf("got %q", out)
+	}
+}
+
+// TestEventsTableNamesActors (issue 19, newcomer item 7): the events table's
+// ACTOR column shows the name the server gives, and the id only when it
+// gives none.
+func TestEventsTableNamesActors(t *testing.T) {
+	h := apiHarness(t, exchange{method: "GET", path: "/v1/tenants/ten_1/events", answer: `{"items":[` +
+		`{"tenant_id":"ten_1","index":1,"id":"evt_1","type":"request.created","time":"2025-01-01T00:00:00Z","actor_id":"usr_eve","actor_name":"Eve Engineer","request_id":"req_1"},` +
+		`{"tenant_id":"ten_1","index":2,"id":"evt_2","type":"request.reviewed","time":"2025-01-01T00:01:00Z","actor_id":"usr_gone","request_id":"req_1"}]}`})
+	out := h.ok("events", "ten_1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and two rows:\n%s", out)
+	}
+	if !strings.Contains(lines[1], "Eve Engineer") || strings.Contains(lines[1], "usr_eve") {
+		t.Errorf("the first row does not name its actor:\n%s", out)
+	}
+	if !strings.Contains(lines[2], "usr_gone") {
+		t.Errorf("an actor without a name does not fall back to its id:\n%s", out)
 	}
 }
 
@@ -175,7 +195,12 @@ func TestCell(t *testing.T) {
 		{&ts, "2025-01-02T02:04:05Z"},
 		{(*time.Time)(nil), "-"},
 		{time.Time{}, "-"},
-		{d, "1h30m0s"},
+		{d, "1h30m"},
+		{lockbox.Duration(time.Hour), "1h"},
+		{lockbox.Duration(30 * time.Minute), "30m"},
+		{lockbox.Duration(45 * time.Second), "45s"},
+		{lockbox.Duration(90 * time.Second), "1m30s"},
+		{lockbox.Duration(10 * time.Hour), "10h"},
 		{lockbox.Duration(0), "-"},
 		{true, "yes"},
 		{false, "no"},

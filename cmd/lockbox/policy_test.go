@@ -73,7 +73,7 @@ func TestPolicyEval(t *testing.T) {
 	}
 	out := h.ok("policy", "eval", sev1, "--request", request(1, "mailbox:alice"))
 	for _, want := range []string{"Allowed:             yes", "Internal approvals:  support-leads ×1", "Customer approval:   yes",
-		"Max duration:        4h0m0s", "Policies:            sev1-one-mailbox-read", "capped at 4h0m0s (policy sev1-one-mailbox-read)"} {
+		"Max duration:        4h", "Policies:            sev1-one-mailbox-read", "capped at 4h0m0s (policy sev1-one-mailbox-read)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("eval printed\n%s\nwithout %q", out, want)
 		}

@@ -113,6 +113,7 @@ var requestColumns = []column[*lockbox.AccessRequest]{
 	col("TICKET", func(r *lockbox.AccessRequest) any { return r.TicketID }),
 	col("LEVEL", func(r *lockbox.AccessRequest) any { return r.AccessLevel }),
 	col("RESOURCES", func(r *lockbox.AccessRequest) any { return truncate(strings.Join(r.Resources, ","), 40) }),
+	col("DURATION", func(r *lockbox.AccessRequest) any { return requestDuration(r) }),
 	col("REQUESTER", func(r *lockbox.AccessRequest) any { return person(r.RequesterName, "", r.RequesterID, false) }),
 	col("CREATED", func(r *lockbox.AccessRequest) any { return r.CreatedAt }),
 	col("EXPIRES", func(r *lockbox.AccessRequest) any { return requestExpiry(r) }),
@@ -253,6 +254,23 @@ func requestStatus(r *lockbox.AccessRequest, short bool) string {
 	return fmt.Sprintf("%s: %s", r.Status, p)
 }
 
+// requestDuration is the length of the access window: granted, else asked.
+func requestDuration(r *lockbox.AccessRequest) lockbox.Duration {
+	if r.GrantedDuration > 0 {
+		return r.GrantedDuration
+	}
+	return r.RequestedDuration
+}
+
+// ticketRef is the request's ticket id with its title, when the server
+// gives it.
+func ticketRef(r *lockbox.AccessRequest) string {
+	if r.TicketTitle == "" {
+		return string(r.TicketID)
+	}
+	return string(r.TicketID) + " (" + r.TicketTitle + ")"
+}
+
 // showRequest prints every field of a request, its policy decision, its
 // reviews and its access window.
 func showRequest(w io.Writer, r *lockbox.AccessRequest) {
@@ -260,7 +278,7 @@ func showRequest(w io.Writer, r *lockbox.AccessRequest) {
 		add("ID", r.ID).
 		add("Status", requestStatus(r, false)).
 		add("Tenant", r.TenantID).
-		add("Ticket", r.TicketID).
+		add("Ticket", ticketRef(r)).
 		add("Requester", person(r.RequesterName, r.RequesterEmail, r.RequesterID, true)).
 		add("Access level", r.AccessLevel).
 		add("Reason type", r.ReasonType).
