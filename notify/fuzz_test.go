@@ -53,7 +53,11 @@ func FuzzParseSMTPURL(f *testing.F) {
 			}
 			return
 		}
-		if c.Password != "" && strings.Contains(c.String(), c.Password) && !strings.Contains(c.Username+c.Host, c.Password) {
+		// String shows the password if it changes with the password (a
+		// short password may also stand in the host or port by chance).
+		other := c
+		other.Password += "-another"
+		if c.Password != "" && c.String() != other.String() {
 			t.Fatalf("String() shows the password: %s", c)
 		}
 	})
