@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 var _ lockbox.NotificationQueue = (*Store)(nil)
@@ -37,20 +38,20 @@ func (t *tx) EnqueueNotification(ctx context.Context, n *lockbox.Notification) (
 
 // ListNotifications implements lockbox.Reader.
 func (t *tx) ListNotifications(ctx context.Context, f lockbox.NotificationFilter) ([]*lockbox.Notification, error) {
-	var w filter
+	var w sqlstore.Filter
 	if f.RequestID != "" {
-		w.eq("request_id", string(f.RequestID))
+		w.Eq("request_id", string(f.RequestID))
 	}
 	if f.TenantID != "" {
-		w.eq("tenant_id", string(f.TenantID))
+		w.Eq("tenant_id", string(f.TenantID))
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = lockbox.MaxPageSize
 	}
-	q := `SELECT ` + notificationColumns + ` FROM notifications` + w.where() + ` ORDER BY created_at, id LIMIT ` + w.arg(limit)
+	q := dialect.Q(`SELECT ` + notificationColumns + ` FROM notifications` + w.Where() + ` ORDER BY created_at, id LIMIT ?`)
 	out := []*lockbox.Notification{}
-	err := t.queryEach(ctx, q, w.args, func(rows pgx.Rows) error {
+	err := t.queryEach(ctx, q, append(w.Args(), limit), func(rows pgx.Rows) error {
 		n, err := scanNotification(rows)
 		if err != nil {
 			return err

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // tx implements lockbox.Tx (and so lockbox.Reader) on one pgx transaction.
@@ -157,66 +156,26 @@ func one(tag pgconn.CommandTag, kind, id string) error {
 	return nil
 }
 
-// filter builds the WHERE clause of a list query, numbering its
-// parameters.
-type filter struct {
-	conds []string
-	args  []any
+// dialect is PostgreSQL's: $n placeholders, timestamptz and jsonb scanned
+// by pgx, lists as = ANY($n).
+var dialect = &sqlstore.Dialect{
+	Name:         "postgres",
+	Numbered:     true,
+	AnyArray:     true,
+	NoLimit:      nil, // LIMIT NULL: no limit
+	Time:         func(v time.Time) any { return ts(v) },
+	TimeDest:     func(p *time.Time) any { return p },
+	NullTimeDest: func(p **time.Time) any { return p },
+	JSONDest:     func(p any) any { return p },
+	TextDest:     func(p *string) any { return strCol[string]{p} },
+	NoRows:       func(err error) bool { return errors.Is(err, pgx.ErrNoRows) },
 }
 
-// arg adds a parameter and returns its placeholder.
-func (f *filter) arg(v any) string {
-	f.args = append(f.args, v)
-	return "$" + strconv.Itoa(len(f.args))
+// QueryRow and QueryEach implement sqlstore.Querier.
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return t.row(ctx, query, args...)
 }
 
-// eq adds the condition column = v.
-func (f *filter) eq(column string, v any) { f.add(column + " = " + f.arg(v)) }
-
-func (f *filter) add(cond string) { f.conds = append(f.conds, cond) }
-
-func (f *filter) where() string {
-	if len(f.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(f.conds, " AND ")
-}
-
-// listPage runs a newest-first list query, paged by (created_at, id).
-// selectFrom is "SELECT <columns> FROM <table>"; f holds the filters; the
-// returned token is "" on the last page.
-func listPage[T any](ctx context.Context, t *tx, what, selectFrom string, f filter, page lockbox.Page,
-	scan func(pgx.Rows) (T, error), key func(T) (time.Time, string),
-) ([]T, string, error) {
-	page, err := page.Normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	if page.Token != "" {
-		at, id, err := lockbox.DecodeCursor(page.Token)
-		if err != nil {
-			return nil, "", err
-		}
-		f.add("(created_at, id) < (" + f.arg(ts(at)) + ", " + f.arg(id) + ")")
-	}
-	q := selectFrom + f.where() + " ORDER BY created_at DESC, id DESC LIMIT " + f.arg(page.Size+1)
-	out := []T{}
-	err = t.queryEach(ctx, q, f.args, func(rows pgx.Rows) error {
-		v, err := scan(rows)
-		if err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list %s: %w", what, err)
-	}
-	next := ""
-	if len(out) > page.Size {
-		out = out[:page.Size]
-		at, id := key(out[len(out)-1])
-		next = lockbox.EncodeCursor(at, id)
-	}
-	return out, next, nil
+func (t *tx) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	return t.queryEach(ctx, query, args, func(r pgx.Rows) error { return each(r) })
 }

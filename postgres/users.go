@@ -4,45 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
-
-const userColumns = `SELECT id, kind, email, display_name, tenant_id, roles, user_groups, isolated,
-	totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at, updated_at,
-	deleted_at FROM users`
-
-func scanUser(row pgx.Row) (*lockbox.User, error) {
-	var u lockbox.User
-	err := row.Scan(&u.ID, &u.Kind, &u.Email, &u.DisplayName, strCol[lockbox.TenantID]{&u.TenantID},
-		&u.Roles, &u.Groups, &u.Isolated, &u.TOTPEnabled, &u.PasswordHash, &u.TOTPSecret,
-		&u.TOTPPending, &u.TOTPLastStep, &u.CreatedAt, &u.UpdatedAt, &u.DeletedAt)
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
-}
 
 // GetUser implements lockbox.Reader. It returns removed users too: their
 // IDs stay in requests, reviews and events.
 func (t *tx) GetUser(ctx context.Context, id lockbox.UserID) (*lockbox.User, error) {
-	u, err := scanUser(t.row(ctx, userColumns+` WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound("user", string(id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: get user %s: %w", id, err)
-	}
-	return u, nil
+	return sqlstore.GetUser(ctx, dialect, t, id)
 }
 
 // GetUserByEmail implements lockbox.Reader. It compares lower(email), as the
 // unique index users_email does, so the lookup uses that index.
 func (t *tx) GetUserByEmail(ctx context.Context, email string) (*lockbox.User, error) {
-	u, err := scanUser(t.row(ctx, userColumns+` WHERE lower(email) = lower($1) AND deleted_at IS NULL`, email))
+	u, err := sqlstore.ScanUser(dialect, t.row(ctx, dialect.Q(sqlstore.UserSelect+` WHERE lower(email) = lower(?) AND deleted_at IS NULL`), email))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, lockbox.Errorf(lockbox.CodeNotFound, "no user with e-mail %s", email)
 	}
@@ -54,19 +32,7 @@ func (t *tx) GetUserByEmail(ctx context.Context, email string) (*lockbox.User, e
 
 // ListUsers implements lockbox.Reader: active users only.
 func (t *tx) ListUsers(ctx context.Context, f lockbox.UserFilter) ([]*lockbox.User, string, error) {
-	w := filter{conds: []string{"deleted_at IS NULL"}}
-	if f.WithRemoved {
-		w.conds = nil
-	}
-	if f.Kind != "" {
-		w.eq("kind", f.Kind)
-	}
-	if f.TenantID != "" {
-		w.eq("tenant_id", f.TenantID)
-	}
-	return listPage(ctx, t, "users", userColumns, w, f.Page,
-		func(r pgx.Rows) (*lockbox.User, error) { return scanUser(r) },
-		func(u *lockbox.User) (time.Time, string) { return u.CreatedAt, string(u.ID) })
+	return sqlstore.ListUsers(ctx, dialect, t, f)
 }
 
 // CountUsers implements lockbox.Reader.
@@ -104,17 +70,11 @@ func userErr(err error, u *lockbox.User, op string) error {
 
 // CreateUser implements lockbox.Tx.
 func (t *tx) CreateUser(ctx context.Context, u *lockbox.User) error {
-	roles, groups, err := userJSON(u)
+	args, err := sqlstore.UserInsertArgs(dialect, u)
 	if err != nil {
 		return fmt.Errorf("postgres: create user %s: %w", u.ID, err)
 	}
-	_, err = t.exec(ctx, `INSERT INTO users (id, kind, email, display_name, tenant_id, roles, user_groups,
-		isolated, totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at,
-		updated_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		u.ID, u.Kind, u.Email, u.DisplayName, nullStr(u.TenantID), roles, groups, u.Isolated,
-		u.TOTPEnabled, u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep,
-		ts(u.CreatedAt), ts(u.UpdatedAt), tsPtr(u.DeletedAt))
-	if err != nil {
+	if _, err = t.exec(ctx, dialect.Q(sqlstore.UserInsert), args...); err != nil {
 		return userErr(err, u, "create")
 	}
 	return nil
@@ -124,29 +84,15 @@ func (t *tx) CreateUser(ctx context.Context, u *lockbox.User) error {
 // never change: moving a user between tenants would hand it another
 // tenant's approvals.
 func (t *tx) UpdateUser(ctx context.Context, u *lockbox.User) error {
-	roles, groups, err := userJSON(u)
+	args, err := sqlstore.UserUpdateArgs(dialect, u)
 	if err != nil {
 		return fmt.Errorf("postgres: update user %s: %w", u.ID, err)
 	}
-	tag, err := t.exec(ctx, `UPDATE users SET email = $1, display_name = $2, roles = $3, user_groups = $4,
-		isolated = $5, totp_enabled = $6, password_hash = $7, totp_secret = $8, totp_pending = $9,
-		totp_last_step = $10, updated_at = $11, deleted_at = $12 WHERE id = $13`,
-		u.Email, u.DisplayName, roles, groups, u.Isolated, u.TOTPEnabled, u.PasswordHash,
-		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, ts(u.UpdatedAt), tsPtr(u.DeletedAt), u.ID)
+	tag, err := t.exec(ctx, dialect.Q(sqlstore.UserUpdate), args...)
 	if err != nil {
 		return userErr(err, u, "update")
 	}
 	return one(tag, "user", string(u.ID))
-}
-
-func userJSON(u *lockbox.User) (roles, groups string, err error) {
-	if roles, err = toJSON(u.Roles); err != nil {
-		return "", "", err
-	}
-	if groups, err = toJSON(u.Groups); err != nil {
-		return "", "", err
-	}
-	return roles, groups, nil
 }
 
 // GetCredential implements lockbox.Reader.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -75,41 +76,5 @@ func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 // ListEvents implements lockbox.Reader: the tenant's events with an index
 // above f.After, oldest first, at most f.Limit of them (all when 0).
 func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
-	w := filter{}
-	w.add("tenant_id = ?", f.TenantID)
-	w.add("idx > ?", f.After)
-	if f.Type != "" {
-		w.add("type = ?", f.Type)
-	}
-	if f.RequestID != "" {
-		w.add("request_id = ?", f.RequestID)
-	}
-	if f.TicketID != "" {
-		// The ticket's own events, and those of its requests.
-		w.add("((request_id IS NULL AND ticket_id = ?) OR request_id IN (SELECT id FROM requests WHERE ticket_id = ?))", f.TicketID, f.TicketID)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := t.query(ctx, `SELECT idx, leaf FROM events`+w.where()+` ORDER BY idx LIMIT ?`, append(w.args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
-	}
-	defer rows.Close()
-	out := []*lockbox.Event{}
-	for rows.Next() {
-		var (
-			idx  int64
-			leaf []byte
-		)
-		if err := rows.Scan(&idx, &leaf); err != nil {
-			return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
-		}
-		out = append(out, lockbox.EventFromLeaf(f.TenantID, idx, leaf))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
-	}
-	return out, nil
+	return sqlstore.ListEvents(ctx, dialect, t, f)
 }

@@ -2,62 +2,26 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
-
-const ticketColumns = `SELECT id, tenant_id, title, description, severity, status, created_by,
-	assignee_id, created_at, updated_at, resolved_at FROM tickets`
-
-func scanTicket(row interface{ Scan(...any) error }) (*lockbox.Ticket, error) {
-	var v lockbox.Ticket
-	err := row.Scan(&v.ID, &v.TenantID, &v.Title, &v.Description, &v.Severity, &v.Status, &v.CreatedBy,
-		strCol[lockbox.UserID]{&v.AssigneeID}, timeCol{&v.CreatedAt}, timeCol{&v.UpdatedAt},
-		nullTimeCol{&v.ResolvedAt})
-	if err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
 
 // GetTicket implements lockbox.Reader. Comments and History are left empty:
 // ListComments and ListEvents read them.
 func (t *tx) GetTicket(ctx context.Context, id lockbox.TicketID) (*lockbox.Ticket, error) {
-	v, err := scanTicket(t.queryRow(ctx, ticketColumns+` WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("ticket", string(id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get ticket %s: %w", id, err)
-	}
-	return v, nil
+	return sqlstore.GetTicket(ctx, dialect, t, id)
 }
 
 // ListTickets implements lockbox.Reader.
 func (t *tx) ListTickets(ctx context.Context, f lockbox.TicketFilter) ([]*lockbox.Ticket, string, error) {
-	var w filter
-	if f.TenantID != "" {
-		w.add("tenant_id = ?", f.TenantID)
-	}
-	if f.Status != "" {
-		w.add("status = ?", f.Status)
-	}
-	return listPage(ctx, t, ticketColumns, w, f.Page,
-		func(r *sql.Rows) (*lockbox.Ticket, error) { return scanTicket(r) },
-		func(v *lockbox.Ticket) (time.Time, string) { return v.CreatedAt, string(v.ID) })
+	return sqlstore.ListTickets(ctx, dialect, t, f)
 }
 
 // CreateTicket implements lockbox.Tx.
 func (t *tx) CreateTicket(ctx context.Context, v *lockbox.Ticket) error {
-	_, err := t.exec(ctx, `INSERT INTO tickets (id, tenant_id, title, description, severity, status,
-		created_by, assignee_id, created_at, updated_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ID, v.TenantID, v.Title, v.Description, v.Severity, v.Status, v.CreatedBy, nullStr(v.AssigneeID),
-		fmtTime(v.CreatedAt), fmtTime(v.UpdatedAt), fmtNullTime(v.ResolvedAt))
-	if err != nil {
+	if _, err := t.exec(ctx, sqlstore.TicketInsert, sqlstore.TicketInsertArgs(dialect, v)...); err != nil {
 		return duplicate(err, "ticket", string(v.ID))
 	}
 	return nil
@@ -66,10 +30,7 @@ func (t *tx) CreateTicket(ctx context.Context, v *lockbox.Ticket) error {
 // UpdateTicket implements lockbox.Tx. A ticket's tenant, author and creation
 // time never change.
 func (t *tx) UpdateTicket(ctx context.Context, v *lockbox.Ticket) error {
-	res, err := t.exec(ctx, `UPDATE tickets SET title = ?, description = ?, severity = ?, status = ?,
-		assignee_id = ?, updated_at = ?, resolved_at = ? WHERE id = ?`,
-		v.Title, v.Description, v.Severity, v.Status, nullStr(v.AssigneeID), fmtTime(v.UpdatedAt),
-		fmtNullTime(v.ResolvedAt), v.ID)
+	res, err := t.exec(ctx, sqlstore.TicketUpdate, sqlstore.TicketUpdateArgs(dialect, v)...)
 	if err != nil {
 		return fmt.Errorf("sqlite: update ticket %s: %w", v.ID, err)
 	}
@@ -79,21 +40,10 @@ func (t *tx) UpdateTicket(ctx context.Context, v *lockbox.Ticket) error {
 // ListComments implements lockbox.Reader: a ticket's comments, oldest first
 // (in the order they were added when times tie).
 func (t *tx) ListComments(ctx context.Context, id lockbox.TicketID) ([]lockbox.Comment, error) {
-	rows, err := t.query(ctx, `SELECT id, ticket_id, author_id, body, created_at FROM comments
-		WHERE ticket_id = ? ORDER BY created_at, rowid`, id)
+	out, err := sqlstore.Each(ctx, dialect, t, `SELECT id, ticket_id, author_id, body, created_at FROM comments
+		WHERE ticket_id = ? ORDER BY created_at, rowid`, []any{id},
+		func(r sqlstore.Row) (lockbox.Comment, error) { return sqlstore.ScanComment(dialect, r) })
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list comments of ticket %s: %w", id, err)
-	}
-	defer rows.Close()
-	out := []lockbox.Comment{}
-	for rows.Next() {
-		var c lockbox.Comment
-		if err := rows.Scan(&c.ID, &c.TicketID, &c.AuthorID, &c.Body, timeCol{&c.CreatedAt}); err != nil {
-			return nil, fmt.Errorf("sqlite: list comments of ticket %s: %w", id, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list comments of ticket %s: %w", id, err)
 	}
 	return out, nil
@@ -101,9 +51,7 @@ func (t *tx) ListComments(ctx context.Context, id lockbox.TicketID) ([]lockbox.C
 
 // AddComment implements lockbox.Tx.
 func (t *tx) AddComment(ctx context.Context, c *lockbox.Comment) error {
-	_, err := t.exec(ctx, `INSERT INTO comments (id, ticket_id, author_id, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-		c.ID, c.TicketID, c.AuthorID, c.Body, fmtTime(c.CreatedAt))
-	if err != nil {
+	if _, err := t.exec(ctx, sqlstore.CommentInsert, sqlstore.CommentInsertArgs(dialect, c)...); err != nil {
 		return duplicate(err, "comment", c.ID)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // tx implements lockbox.Tx (and so lockbox.Reader) on one SQL transaction.
@@ -271,63 +272,34 @@ func one(res sql.Result, kind, id string) error {
 	return nil
 }
 
-// filter builds the WHERE clause of a list query.
-type filter struct {
-	conds []string
-	args  []any
+// dialect is SQLite's: ? placeholders, times as fixed-width UTC text,
+// JSON as text.
+var dialect = &sqlstore.Dialect{
+	Name:         "sqlite",
+	NoLimit:      -1,
+	Time:         func(t time.Time) any { return fmtTime(t) },
+	TimeDest:     func(p *time.Time) any { return timeCol{p} },
+	NullTimeDest: func(p **time.Time) any { return nullTimeCol{p} },
+	JSONDest:     func(p any) any { return jsonCol{p} },
+	TextDest:     func(p *string) any { return strCol[string]{p} },
+	NoRows:       func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
 }
 
-func (f *filter) add(cond string, args ...any) {
-	f.conds = append(f.conds, cond)
-	f.args = append(f.args, args...)
+// QueryRow and QueryEach implement sqlstore.Querier.
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return t.queryRow(ctx, query, args...)
 }
 
-func (f *filter) where() string {
-	if len(f.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(f.conds, " AND ")
-}
-
-// listPage runs a newest-first list query, paged by (created_at, id).
-// selectFrom is "SELECT <columns> FROM <table>"; f holds the filters; the
-// returned token is "" on the last page.
-func listPage[T any](ctx context.Context, t *tx, selectFrom string, f filter, page lockbox.Page,
-	scan func(*sql.Rows) (T, error), key func(T) (time.Time, string),
-) ([]T, string, error) {
-	page, err := page.Normalize()
+func (t *tx) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
-		return nil, "", err
-	}
-	if page.Token != "" {
-		at, id, err := lockbox.DecodeCursor(page.Token)
-		if err != nil {
-			return nil, "", err
-		}
-		f.add("(created_at, id) < (?, ?)", fmtTime(at), id)
-	}
-	q := selectFrom + f.where() + " ORDER BY created_at DESC, id DESC LIMIT ?"
-	rows, err := t.query(ctx, q, append(f.args, page.Size+1)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: list: %w", err)
+		return err
 	}
 	defer rows.Close()
-	out := []T{}
 	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("sqlite: list: %w", err)
+		if err := each(rows); err != nil {
+			return err
 		}
-		out = append(out, v)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: list: %w", err)
-	}
-	next := ""
-	if len(out) > page.Size {
-		out = out[:page.Size]
-		at, id := key(out[len(out)-1])
-		next = lockbox.EncodeCursor(at, id)
-	}
-	return out, next, nil
+	return rows.Err()
 }

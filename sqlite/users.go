@@ -6,44 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
-const userColumns = `SELECT id, kind, email, display_name, tenant_id, roles, user_groups, isolated,
-	totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at, updated_at,
-	deleted_at FROM users`
-
-func scanUser(row interface{ Scan(...any) error }) (*lockbox.User, error) {
-	var u lockbox.User
-	err := row.Scan(&u.ID, &u.Kind, &u.Email, &u.DisplayName, strCol[lockbox.TenantID]{&u.TenantID},
-		jsonCol{&u.Roles}, jsonCol{&u.Groups}, &u.Isolated, &u.TOTPEnabled, &u.PasswordHash,
-		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt},
-		nullTimeCol{&u.DeletedAt})
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
-}
-
 // GetUser implements lockbox.Reader. It returns removed users too: their
-// IDs stay in requests, reviews and events.
+// names still label what they did.
 func (t *tx) GetUser(ctx context.Context, id lockbox.UserID) (*lockbox.User, error) {
-	u, err := scanUser(t.queryRow(ctx, userColumns+` WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("user", string(id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get user %s: %w", id, err)
-	}
-	return u, nil
+	return sqlstore.GetUser(ctx, dialect, t, id)
 }
 
 // GetUserByEmail implements lockbox.Reader. The e-mail column compares
 // without regard to (ASCII) case.
 func (t *tx) GetUserByEmail(ctx context.Context, email string) (*lockbox.User, error) {
-	u, err := scanUser(t.queryRow(ctx, userColumns+` WHERE email = ? AND deleted_at IS NULL`, email))
+	u, err := sqlstore.ScanUser(dialect, t.queryRow(ctx, sqlstore.UserSelect+` WHERE email = ? AND deleted_at IS NULL`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, lockbox.Errorf(lockbox.CodeNotFound, "no user with e-mail %s", email)
 	}
@@ -55,19 +32,7 @@ func (t *tx) GetUserByEmail(ctx context.Context, email string) (*lockbox.User, e
 
 // ListUsers implements lockbox.Reader: active users only.
 func (t *tx) ListUsers(ctx context.Context, f lockbox.UserFilter) ([]*lockbox.User, string, error) {
-	w := filter{conds: []string{"deleted_at IS NULL"}}
-	if f.WithRemoved {
-		w.conds = nil
-	}
-	if f.Kind != "" {
-		w.add("kind = ?", f.Kind)
-	}
-	if f.TenantID != "" {
-		w.add("tenant_id = ?", f.TenantID)
-	}
-	return listPage(ctx, t, userColumns, w, f.Page,
-		func(r *sql.Rows) (*lockbox.User, error) { return scanUser(r) },
-		func(u *lockbox.User) (time.Time, string) { return u.CreatedAt, string(u.ID) })
+	return sqlstore.ListUsers(ctx, dialect, t, f)
 }
 
 // CountUsers implements lockbox.Reader.
@@ -105,17 +70,11 @@ func userConflict(err error, u *lockbox.User, op string) error {
 
 // CreateUser implements lockbox.Tx.
 func (t *tx) CreateUser(ctx context.Context, u *lockbox.User) error {
-	roles, groups, err := userJSON(u)
+	args, err := sqlstore.UserInsertArgs(dialect, u)
 	if err != nil {
 		return fmt.Errorf("sqlite: create user %s: %w", u.ID, err)
 	}
-	_, err = t.exec(ctx, `INSERT INTO users (id, kind, email, display_name, tenant_id, roles, user_groups,
-		isolated, totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at,
-		updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Kind, u.Email, u.DisplayName, nullStr(u.TenantID), roles, groups, u.Isolated,
-		u.TOTPEnabled, u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep,
-		fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt), fmtNullTime(u.DeletedAt))
-	if err != nil {
+	if _, err = t.exec(ctx, sqlstore.UserInsert, args...); err != nil {
 		return userConflict(err, u, "create")
 	}
 	return nil
@@ -125,29 +84,15 @@ func (t *tx) CreateUser(ctx context.Context, u *lockbox.User) error {
 // never change: moving a user between tenants would hand it another
 // tenant's approvals.
 func (t *tx) UpdateUser(ctx context.Context, u *lockbox.User) error {
-	roles, groups, err := userJSON(u)
+	args, err := sqlstore.UserUpdateArgs(dialect, u)
 	if err != nil {
 		return fmt.Errorf("sqlite: update user %s: %w", u.ID, err)
 	}
-	res, err := t.exec(ctx, `UPDATE users SET email = ?, display_name = ?, roles = ?, user_groups = ?,
-		isolated = ?, totp_enabled = ?, password_hash = ?, totp_secret = ?, totp_pending = ?,
-		totp_last_step = ?, updated_at = ?, deleted_at = ? WHERE id = ?`,
-		u.Email, u.DisplayName, roles, groups, u.Isolated, u.TOTPEnabled, u.PasswordHash,
-		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, fmtTime(u.UpdatedAt), fmtNullTime(u.DeletedAt), u.ID)
+	res, err := t.exec(ctx, sqlstore.UserUpdate, args...)
 	if err != nil {
 		return userConflict(err, u, "update")
 	}
 	return one(res, "user", string(u.ID))
-}
-
-func userJSON(u *lockbox.User) (roles, groups string, err error) {
-	if roles, err = toJSON(u.Roles); err != nil {
-		return "", "", err
-	}
-	if groups, err = toJSON(u.Groups); err != nil {
-		return "", "", err
-	}
-	return roles, groups, nil
 }
 
 // GetCredential implements lockbox.Reader.
