@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/lockbox-dev/lockbox"
-	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -63,8 +62,3 @@ func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	return nil
 }
 
-// ListEvents implements lockbox.Reader: the tenant's events with an index
-// above f.After, oldest first, at most f.Limit of them (all when 0).
-func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
-	return sqlstore.ListEvents(ctx, dialect, t, f)
-}

@@ -19,7 +19,8 @@ import (
 // View hands it out as a Reader on a READ ONLY transaction, where writes
 // fail.
 type tx struct {
-	tx     pgx.Tx
+	sqlstore.Tx // the SQL both engines share
+	tx          pgx.Tx
 	schema string
 	// failed is the first statement error PostgreSQL reported. After it the
 	// transaction is aborted; Update decides from it whether to re-run fn,
@@ -169,6 +170,35 @@ var dialect = &sqlstore.Dialect{
 	JSONDest:     func(p any) any { return p },
 	TextDest:     func(p *string) any { return strCol[string]{p} },
 	NoRows:       func(err error) bool { return errors.Is(err, pgx.ErrNoRows) },
+	// lower(email), as the unique index users_email has it, so the lookup
+	// uses that index.
+	EmailIs:    "lower(email) = lower(?)",
+	CommentSeq: "seq",
+	Unique: func(err error, table, column string) bool {
+		return violates(err, uniqueIndexes[table+"."+column])
+	},
+	WriteErr: writeErr,
+}
+
+// uniqueIndexes names the unique constraint or index on each column the
+// store tells conflicts of.
+var uniqueIndexes = map[string]string{
+	"users.email":         "users_email",
+	"credentials.hash":    "credentials_hash",
+	"reviews.reviewer_id": "reviews_one_per_reviewer",
+}
+
+// newTx starts the store's view of one pgx transaction.
+func newTx(pgTx pgx.Tx, schema string) *tx {
+	t := &tx{tx: pgTx, schema: schema}
+	t.Tx = sqlstore.Tx{D: dialect, Q: t}
+	return t
+}
+
+// Exec implements sqlstore.Querier.
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := t.exec(ctx, query, args...)
+	return tag.RowsAffected(), err
 }
 
 // QueryRow and QueryEach implement sqlstore.Querier.

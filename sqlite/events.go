@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/lockbox-dev/lockbox"
-	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -73,8 +72,3 @@ func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	return nil
 }
 
-// ListEvents implements lockbox.Reader: the tenant's events with an index
-// above f.After, oldest first, at most f.Limit of them (all when 0).
-func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
-	return sqlstore.ListEvents(ctx, dialect, t, f)
-}

@@ -20,7 +20,8 @@ import (
 // tx implements lockbox.Tx (and so lockbox.Reader) on one SQL transaction.
 // View hands it out as a Reader on a query_only connection.
 type tx struct {
-	tx    *sql.Tx
+	sqlstore.Tx // the SQL both engines share
+	tx          *sql.Tx
 	stmts *stmtCache
 	// notices are the events appended in this transaction, announced to
 	// watchers once it commits.
@@ -283,6 +284,35 @@ var dialect = &sqlstore.Dialect{
 	JSONDest:     func(p any) any { return jsonCol{p} },
 	TextDest:     func(p *string) any { return strCol[string]{p} },
 	NoRows:       func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
+	// The e-mail column is COLLATE NOCASE.
+	EmailIs:    "email = ?",
+	CommentSeq: "rowid",
+	Unique: func(err error, table, column string) bool {
+		msg, ok := isUnique(err)
+		return ok && strings.Contains(msg, table+"."+column)
+	},
+	WriteErr: func(err error, op, kind, id string) error {
+		if op == "create" {
+			return duplicate(err, kind, id)
+		}
+		return fmt.Errorf("sqlite: %s %s %s: %w", op, kind, id, err)
+	},
+}
+
+// newTx starts the store's view of one SQL transaction.
+func newTx(sqlTx *sql.Tx, stmts *stmtCache) *tx {
+	t := &tx{tx: sqlTx, stmts: stmts}
+	t.Tx = sqlstore.Tx{D: dialect, Q: t}
+	return t
+}
+
+// Exec implements sqlstore.Querier.
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // QueryRow and QueryEach implement sqlstore.Querier.

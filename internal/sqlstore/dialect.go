@@ -24,6 +24,16 @@ type Row interface {
 type Querier interface {
 	QueryRow(ctx context.Context, query string, args ...any) Row
 	QueryEach(ctx context.Context, query string, args []any, each func(Row) error) error
+	// Exec runs a write and returns the number of rows it touched.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+}
+
+// Tx is the engine-independent part of a store transaction: an engine's
+// transaction embeds it, with Q set to the transaction itself, and so
+// implements the lockbox.Reader and lockbox.Tx methods Tx has.
+type Tx struct {
+	D *Dialect
+	Q Querier
 }
 
 // Dialect is what differs between SQL engines. Use it by pointer: it
@@ -47,8 +57,20 @@ type Dialect struct {
 	NullTimeDest func(p **time.Time) any
 	JSONDest     func(p any) any
 	TextDest     func(p *string) any
+	// EmailIs is the condition, with one ?, that matches users.email
+	// without regard to (ASCII) case, in the form its index serves.
+	EmailIs string
+	// CommentSeq orders comments as they were added.
+	CommentSeq string
 	// NoRows reports whether err means a query returned no row.
 	NoRows func(error) bool
+	// Unique reports whether err violates the unique index on
+	// table.column.
+	Unique func(err error, table, column string) bool
+	// WriteErr turns the error of a write into what the service expects
+	// (a taken ID is ErrConflict), or wraps it with what was being done:
+	// op ("create", "update" …) on kind id.
+	WriteErr func(err error, op, kind, id string) error
 
 	queries sync.Map // query text with ? -> engine text
 }

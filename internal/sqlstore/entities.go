@@ -62,12 +62,14 @@ func TenantUpdateArgs(d *Dialect, v *lockbox.Tenant) ([]any, error) {
 }
 
 // GetTenant and ListTenants implement lockbox.Reader's methods.
-func GetTenant(ctx context.Context, d *Dialect, q Querier, id lockbox.TenantID) (*lockbox.Tenant, error) {
+func (t Tx) GetTenant(ctx context.Context, id lockbox.TenantID) (*lockbox.Tenant, error) {
+	d, q := t.D, t.Q
 	return Get(ctx, d, q, "tenant", string(id), TenantSelect+` WHERE id = ?`,
 		func(r Row) (*lockbox.Tenant, error) { return ScanTenant(d, r) })
 }
 
-func ListTenants(ctx context.Context, d *Dialect, q Querier, f lockbox.TenantFilter) ([]*lockbox.Tenant, string, error) {
+func (t Tx) ListTenants(ctx context.Context, f lockbox.TenantFilter) ([]*lockbox.Tenant, string, error) {
+	d, q := t.D, t.Q
 	var w Filter
 	if f.ID != "" {
 		w.Eq("id", f.ID)
@@ -125,12 +127,14 @@ func CommentInsertArgs(d *Dialect, c *lockbox.Comment) []any {
 }
 
 // GetTicket and ListTickets implement lockbox.Reader's methods.
-func GetTicket(ctx context.Context, d *Dialect, q Querier, id lockbox.TicketID) (*lockbox.Ticket, error) {
+func (t Tx) GetTicket(ctx context.Context, id lockbox.TicketID) (*lockbox.Ticket, error) {
+	d, q := t.D, t.Q
 	return Get(ctx, d, q, "ticket", string(id), TicketSelect+` WHERE id = ?`,
 		func(r Row) (*lockbox.Ticket, error) { return ScanTicket(d, r) })
 }
 
-func ListTickets(ctx context.Context, d *Dialect, q Querier, f lockbox.TicketFilter) ([]*lockbox.Ticket, string, error) {
+func (t Tx) ListTickets(ctx context.Context, f lockbox.TicketFilter) ([]*lockbox.Ticket, string, error) {
+	d, q := t.D, t.Q
 	var w Filter
 	if f.TenantID != "" {
 		w.Eq("tenant_id", f.TenantID)
@@ -216,12 +220,14 @@ func UserUpdateArgs(d *Dialect, u *lockbox.User) ([]any, error) {
 
 // GetUser and ListUsers implement lockbox.Reader's methods; ListUsers
 // lists active users only unless asked for removed ones too.
-func GetUser(ctx context.Context, d *Dialect, q Querier, id lockbox.UserID) (*lockbox.User, error) {
+func (t Tx) GetUser(ctx context.Context, id lockbox.UserID) (*lockbox.User, error) {
+	d, q := t.D, t.Q
 	return Get(ctx, d, q, "user", string(id), UserSelect+` WHERE id = ?`,
 		func(r Row) (*lockbox.User, error) { return ScanUser(d, r) })
 }
 
-func ListUsers(ctx context.Context, d *Dialect, q Querier, f lockbox.UserFilter) ([]*lockbox.User, string, error) {
+func (t Tx) ListUsers(ctx context.Context, f lockbox.UserFilter) ([]*lockbox.User, string, error) {
+	d, q := t.D, t.Q
 	w := Filter{conds: []string{"deleted_at IS NULL"}}
 	if f.WithRemoved {
 		w.conds = nil
@@ -315,13 +321,14 @@ func ReviewInsertArgs(d *Dialect, r *lockbox.AccessRequest, i int) []any {
 }
 
 // GetRequest implements lockbox.Reader's method. Reviews is never nil.
-func GetRequest(ctx context.Context, d *Dialect, q Querier, id lockbox.RequestID) (*lockbox.AccessRequest, error) {
+func (t Tx) GetRequest(ctx context.Context, id lockbox.RequestID) (*lockbox.AccessRequest, error) {
+	d, q := t.D, t.Q
 	r, err := Get(ctx, d, q, "request", string(id), RequestSelect+` WHERE id = ?`,
 		func(row Row) (*lockbox.AccessRequest, error) { return ScanRequest(d, row) })
 	if err != nil {
 		return nil, err
 	}
-	if err := LoadReviews(ctx, d, q, []*lockbox.AccessRequest{r}); err != nil {
+	if err := t.LoadReviews(ctx, []*lockbox.AccessRequest{r}); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -329,7 +336,8 @@ func GetRequest(ctx context.Context, d *Dialect, q Querier, id lockbox.RequestID
 
 // ListRequests implements lockbox.Reader's method. The reviews of the
 // whole page are read with one query.
-func ListRequests(ctx context.Context, d *Dialect, q Querier, f lockbox.RequestFilter) ([]*lockbox.AccessRequest, string, error) {
+func (t Tx) ListRequests(ctx context.Context, f lockbox.RequestFilter) ([]*lockbox.AccessRequest, string, error) {
+	d, q := t.D, t.Q
 	var w Filter
 	if f.TenantID != "" {
 		w.Eq("tenant_id", f.TenantID)
@@ -349,7 +357,7 @@ func ListRequests(ctx context.Context, d *Dialect, q Querier, f lockbox.RequestF
 	if err != nil {
 		return nil, "", err
 	}
-	if err := LoadReviews(ctx, d, q, out); err != nil {
+	if err := t.LoadReviews(ctx, out); err != nil {
 		return nil, "", err
 	}
 	return out, next, nil
@@ -357,7 +365,8 @@ func ListRequests(ctx context.Context, d *Dialect, q Querier, f lockbox.RequestF
 
 // LoadReviews fills the reviews of the requests, in the order they were
 // given.
-func LoadReviews(ctx context.Context, d *Dialect, q Querier, rs []*lockbox.AccessRequest) error {
+func (t Tx) LoadReviews(ctx context.Context, rs []*lockbox.AccessRequest) error {
+	d, q := t.D, t.Q
 	if len(rs) == 0 {
 		return nil
 	}

@@ -10,7 +10,8 @@ import (
 // ListEvents implements lockbox.Reader's method: the tenant's events with
 // an index above f.After, oldest first, at most f.Limit of them (all when
 // 0).
-func ListEvents(ctx context.Context, d *Dialect, q Querier, f lockbox.EventFilter) ([]*lockbox.Event, error) {
+func (t Tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
+	d, q := t.D, t.Q
 	var w Filter
 	w.Eq("tenant_id", f.TenantID)
 	w.Add("idx > ?", f.After)
