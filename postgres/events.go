@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -55,10 +56,9 @@ func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 			INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf, leaf_hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $9) RETURNING 1
 		) SELECT pg_notify($7, $8) FROM appended`,
-		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, noticeChannel, payload, tlog.LeafHash(e.Leaf))
+		e.TenantID, e.Index, e.Type, sqlstore.NullStr(e.RequestID), sqlstore.NullStr(e.TicketID), e.Leaf, noticeChannel, payload, tlog.LeafHash(e.Leaf))
 	if err != nil {
 		return writeErr(err, "append to the log of "+string(e.TenantID), "event", e.ID)
 	}
 	return nil
 }
-

@@ -21,14 +21,14 @@ const notificationColumns = `id, key, tenant_id, COALESCE(request_id, ''), COALE
 // the same key: the second waits for the first and, under REPEATABLE READ,
 // runs again (its change conflicts anyway, on the log head).
 func (t *tx) EnqueueNotification(ctx context.Context, n *lockbox.Notification) (bool, error) {
-	hist, err := toJSON(nonNilHistory(n.History))
+	hist, err := sqlstore.ToJSON(nonNilHistory(n.History))
 	if err != nil {
 		return false, err
 	}
 	tag, err := t.exec(ctx, `INSERT INTO notifications (id, key, tenant_id, request_id, event_id, kind, channel, target,
 		recipient, payload, status, attempts, last_error, created_at, next_attempt_at, history)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (key) DO NOTHING`,
-		n.ID, n.Key, n.TenantID, nullStr(n.RequestID), nullStr(n.EventID), n.Kind, n.Channel, n.Target,
+		n.ID, n.Key, n.TenantID, sqlstore.NullStr(n.RequestID), sqlstore.NullStr(n.EventID), n.Kind, n.Channel, n.Target,
 		n.Recipient, string(n.Payload), n.Status, n.Attempts, n.LastError, ts(n.CreatedAt), tsPtr(n.NextAttemptAt), hist)
 	if err != nil {
 		return false, writeErr(err, "enqueue", "notification", n.Key)
@@ -103,7 +103,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 
 // FinishNotification implements lockbox.NotificationQueue.
 func (s *Store) FinishNotification(ctx context.Context, n *lockbox.Notification) error {
-	hist, err := toJSON(nonNilHistory(n.History))
+	hist, err := sqlstore.ToJSON(nonNilHistory(n.History))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // GetSecret implements lockbox.Store.
@@ -19,7 +20,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, int64, erro
 	err := s.pool.QueryRow(ctx, `SELECT value, version FROM secrets WHERE name = $1`, name).Scan(&value, &version)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return nil, 0, notFound("secret", name)
+		return nil, 0, sqlstore.NotFound("secret", name)
 	case err != nil:
 		return nil, 0, secretErr(err, "read", name)
 	}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,7 +20,7 @@ import (
 type tx struct {
 	sqlstore.Tx // the SQL both engines share
 	tx          pgx.Tx
-	schema string
+	schema      string
 	// failed is the first statement error PostgreSQL reported. After it the
 	// transaction is aborted; Update decides from it whether to re-run fn,
 	// whatever fn made of the error.
@@ -85,26 +84,6 @@ func tsPtr(v *time.Time) any {
 	return ts(*v)
 }
 
-// toJSON marshals a value for a jsonb column. The text is sent as is (pgx
-// passes strings to jsonb untouched), whatever the query execution mode.
-// jsonb columns are scanned straight into their Go values: pgx unmarshals
-// them.
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// nullStr stores an empty string (an absent reference) as NULL.
-func nullStr[T ~string](s T) any {
-	if s == "" {
-		return nil
-	}
-	return string(s)
-}
-
 // strCol scans a nullable text column into a string type; NULL is "".
 type strCol[T ~string] struct{ p *T }
 
@@ -142,19 +121,6 @@ func writeErr(err error, op, kind, id string) error {
 			"%s %s: text must be valid UTF-8 without NUL characters", kind, id), err)
 	}
 	return fmt.Errorf("postgres: %s %s %s: %w", op, kind, id, err)
-}
-
-// notFound is the error of a Get on a missing row.
-func notFound(kind, id string) error {
-	return lockbox.Errorf(lockbox.CodeNotFound, "%s %s not found", kind, id)
-}
-
-// one checks that an UPDATE touched a row, or reports the row missing.
-func one(tag pgconn.CommandTag, kind, id string) error {
-	if tag.RowsAffected() == 0 {
-		return notFound(kind, id)
-	}
-	return nil
 }
 
 // dialect is PostgreSQL's: $n placeholders, timestamptz and jsonb scanned

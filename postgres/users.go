@@ -5,11 +5,12 @@ import (
 	"fmt"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // CountTenantAdmins implements lockbox.Reader.
 func (t *tx) CountTenantAdmins(ctx context.Context, id lockbox.TenantID) (int, error) {
-	admin, err := toJSON([]lockbox.Role{lockbox.RoleTenantAdmin})
+	admin, err := sqlstore.ToJSON([]lockbox.Role{lockbox.RoleTenantAdmin})
 	if err != nil {
 		return 0, err
 	}

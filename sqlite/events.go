@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -61,7 +62,7 @@ func (t *tx) nextIndex(ctx context.Context, tenant lockbox.TenantID) (int64, err
 func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	_, err := t.exec(ctx, `INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf, leaf_hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, tlog.LeafHash(e.Leaf))
+		e.TenantID, e.Index, e.Type, sqlstore.NullStr(e.RequestID), sqlstore.NullStr(e.TicketID), e.Leaf, tlog.LeafHash(e.Leaf))
 	if err != nil {
 		if msg, ok := isUnique(err); ok && strings.Contains(msg, "events.id") {
 			return lockbox.Errorf(lockbox.CodeConflict, "event %s already exists", e.ID)
@@ -71,4 +72,3 @@ func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	t.notices = append(t.notices, lockbox.EventNotice{TenantID: e.TenantID, Index: e.Index, Type: e.Type, RequestID: e.RequestID})
 	return nil
 }
-

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // GetSecret implements lockbox.Store.
@@ -21,7 +22,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, int64, erro
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, 0, notFound("secret", name)
+		return nil, 0, sqlstore.NotFound("secret", name)
 	case err != nil:
 		return nil, 0, fmt.Errorf("sqlite: read secret %s: %w", name, err)
 	}

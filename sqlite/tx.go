@@ -22,7 +22,7 @@ import (
 type tx struct {
 	sqlstore.Tx // the SQL both engines share
 	tx          *sql.Tx
-	stmts *stmtCache
+	stmts       *stmtCache
 	// notices are the events appended in this transaction, announced to
 	// watchers once it commits.
 	notices []lockbox.EventNotice
@@ -191,23 +191,6 @@ func (c jsonCol) Scan(v any) error {
 	return nil
 }
 
-// toJSON marshals a value for a JSON column.
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// nullStr stores an empty string (an absent reference) as NULL.
-func nullStr[T ~string](s T) any {
-	if s == "" {
-		return nil
-	}
-	return string(s)
-}
-
 // strCol scans a nullable text column into a string type; NULL is "".
 type strCol[T ~string] struct{ p *T }
 
@@ -254,23 +237,6 @@ func duplicate(err error, kind, id string) error {
 		return lockbox.Errorf(lockbox.CodeConflict, "%s %s already exists", kind, id)
 	}
 	return fmt.Errorf("sqlite: create %s %s: %w", kind, id, err)
-}
-
-// notFound is the error of a Get on a missing row.
-func notFound(kind, id string) error {
-	return lockbox.Errorf(lockbox.CodeNotFound, "%s %s not found", kind, id)
-}
-
-// one checks that an UPDATE touched a row, or reports the row missing.
-func one(res sql.Result, kind, id string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: update %s %s: %w", kind, id, err)
-	}
-	if n == 0 {
-		return notFound(kind, id)
-	}
-	return nil
 }
 
 // dialect is SQLite's: ? placeholders, times as fixed-width UTC text,
