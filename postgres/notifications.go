@@ -23,25 +23,9 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 	}
 	claim := lockbox.NewID("clm")
 	var out []*lockbox.Notification
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(t pgx.Tx) error {
-		out = nil
-		rows, err := t.Query(ctx, `UPDATE notifications SET locked_until = $1, claim = $2
-			WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= $3
-				AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at, id LIMIT $4
-				FOR UPDATE SKIP LOCKED)
-			RETURNING `+sqlstore.NotificationColumns, ts(now.Add(lease)), claim, ts(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			n, err := sqlstore.ScanNotification(dialect, rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, n)
-		}
-		return rows.Err()
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(t pgx.Tx) (err error) {
+		out, err = sqlstore.ClaimNotifications(ctx, dialect, newTx(t, s.schema), now, lease, limit, claim)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim notifications: %w", err)

@@ -140,6 +140,7 @@ var dialect = &sqlstore.Dialect{
 	// uses that index.
 	EmailIs:    "lower(email) = lower(?)",
 	CommentSeq: "seq",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	Unique: func(err error, table, column string) bool {
 		return violates(err, uniqueIndexes[table+"."+column])
 	},

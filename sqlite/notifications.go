@@ -30,25 +30,9 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 	}
 	claim := lockbox.NewID("clm")
 	var out []*lockbox.Notification
-	err = s.update(ctx, func(t *tx) error {
-		out = nil
-		rows, err := t.query(ctx, `UPDATE notifications SET locked_until = ?, claim = ?
-			WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?
-				AND (locked_until IS NULL OR locked_until <= ?) ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING `+sqlstore.NotificationColumns,
-			fmtTime(now.Add(lease)), claim, fmtTime(now), fmtTime(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			n, err := sqlstore.ScanNotification(dialect, rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, n)
-		}
-		return rows.Err()
+	err = s.update(ctx, func(t *tx) (err error) {
+		out, err = sqlstore.ClaimNotifications(ctx, dialect, t, now, lease, limit, claim)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim notifications: %w", err)

@@ -62,6 +62,10 @@ type Dialect struct {
 	EmailIs string
 	// CommentSeq orders comments as they were added.
 	CommentSeq string
+	// SkipLocked ends a SELECT … FOR UPDATE that skips rows other
+	// transactions hold (" FOR UPDATE SKIP LOCKED"), or is empty where
+	// writers are serial anyway.
+	SkipLocked string
 	// NoRows reports whether err means a query returned no row.
 	NoRows func(error) bool
 	// Unique reports whether err violates the unique index on

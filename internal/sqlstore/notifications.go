@@ -117,3 +117,18 @@ func FinishNotification(ctx context.Context, d *Dialect, exec func(ctx context.C
 	}
 	return nil
 }
+
+// ClaimNotifications leases up to limit due notifications to claim until
+// now+lease and returns them; q is a write transaction. With
+// Dialect.SkipLocked, rows other workers are claiming are skipped rather
+// than waited for.
+func ClaimNotifications(ctx context.Context, d *Dialect, q Querier, now time.Time, lease time.Duration, limit int,
+	claim string,
+) ([]*lockbox.Notification, error) {
+	at := d.Time(now)
+	return Each(ctx, d, q, `UPDATE notifications SET locked_until = ?, claim = ?
+		WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?
+			AND (locked_until IS NULL OR locked_until <= ?) ORDER BY next_attempt_at, id LIMIT ?`+d.SkipLocked+`)
+		RETURNING `+NotificationColumns, []any{d.Time(now.Add(lease)), claim, at, at, limit},
+		func(r Row) (*lockbox.Notification, error) { return ScanNotification(d, r) })
+}
