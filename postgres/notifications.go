@@ -35,8 +35,5 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 
 // FinishNotification implements lockbox.NotificationQueue.
 func (s *Store) FinishNotification(ctx context.Context, n *lockbox.Notification) error {
-	return sqlstore.FinishNotification(ctx, dialect, func(ctx context.Context, q string, args ...any) (int64, error) {
-		tag, err := s.pool.Exec(ctx, q, args...)
-		return tag.RowsAffected(), err
-	}, n)
+	return sqlstore.FinishNotification(ctx, dialect, poolQuerier{s.pool}.Exec, n)
 }

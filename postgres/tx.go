@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/internal/sqlstore"
@@ -175,4 +176,31 @@ func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.R
 
 func (t *tx) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
 	return t.queryEach(ctx, query, args, func(r pgx.Rows) error { return each(r) })
+}
+
+// poolQuerier runs sqlstore's queries on the pool, each in a transaction of
+// its own.
+type poolQuerier struct{ pool *pgxpool.Pool }
+
+func (p poolQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return p.pool.QueryRow(ctx, query, args...)
+}
+
+func (p poolQuerier) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	rows, err := p.pool.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (p poolQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := p.pool.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
 }
