@@ -18,13 +18,9 @@ var _ lockbox.NotificationQueue = (*Store)(nil)
 // take different rows without waiting for each other, and leased until
 // now+lease.
 func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*lockbox.Notification, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	claim := lockbox.NewID("clm")
 	var out []*lockbox.Notification
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(t pgx.Tx) (err error) {
-		out, err = sqlstore.ClaimNotifications(ctx, dialect, newTx(t, s.schema), now, lease, limit, claim)
+		out, err = sqlstore.ClaimNotifications(ctx, dialect, newTx(t, s.schema), now, lease, limit)
 		return err
 	})
 	if err != nil {

@@ -192,12 +192,7 @@ func (p poolQuerier) QueryEach(ctx context.Context, query string, args []any, ea
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return sqlstore.EachRow(rows, each)
 }
 
 func (p poolQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {

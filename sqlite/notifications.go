@@ -14,9 +14,6 @@ var _ lockbox.NotificationQueue = (*Store)(nil)
 // ClaimNotifications implements lockbox.NotificationQueue. The single
 // writer makes the UPDATE … RETURNING a claim no other worker can share.
 func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*lockbox.Notification, error) {
-	if limit <= 0 {
-		limit = 100
-	}
 	// Look on the reader first: an idle poll then never takes the single
 	// writer from the use cases.
 	due := false
@@ -28,10 +25,9 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 	if err != nil || !due {
 		return nil, err
 	}
-	claim := lockbox.NewID("clm")
 	var out []*lockbox.Notification
 	err = s.update(ctx, func(t *tx) (err error) {
-		out, err = sqlstore.ClaimNotifications(ctx, dialect, t, now, lease, limit, claim)
+		out, err = sqlstore.ClaimNotifications(ctx, dialect, t, now, lease, limit)
 		return err
 	})
 	if err != nil {

@@ -103,3 +103,21 @@ func Get[T any](ctx context.Context, d *Dialect, q Querier, kind, id, query stri
 func NotFound(kind, id string) error {
 	return lockbox.Errorf(lockbox.CodeNotFound, "%s %s not found", kind, id)
 }
+
+// Rows is a result being read: *sql.Rows and pgx.Rows both are.
+type Rows interface {
+	Row
+	Next() bool
+	Err() error
+}
+
+// EachRow calls each on every row of rows, stopping at the first error;
+// the caller closes rows.
+func EachRow(rows Rows, each func(Row) error) error {
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -118,13 +118,17 @@ func FinishNotification(ctx context.Context, d *Dialect, exec func(ctx context.C
 	return nil
 }
 
-// ClaimNotifications leases up to limit due notifications to claim until
-// now+lease and returns them; q is a write transaction. With
+// ClaimNotifications leases up to limit (100 when 0) due notifications to
+// a new claim until now+lease and returns them; q is a write transaction.
+// With
 // Dialect.SkipLocked, rows other workers are claiming are skipped rather
 // than waited for.
 func ClaimNotifications(ctx context.Context, d *Dialect, q Querier, now time.Time, lease time.Duration, limit int,
-	claim string,
 ) ([]*lockbox.Notification, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	claim := lockbox.NewID("clm")
 	at := d.Time(now)
 	return Each(ctx, d, q, `UPDATE notifications SET locked_until = ?, claim = ?
 		WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?
