@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,10 @@ type Engine struct {
 	// Tamper are statements beyond UPDATE and DELETE that the append-only
 	// triggers must also refuse (PostgreSQL's TRUNCATE).
 	Tamper []string
+	// Retryable is an example of an error on which Update runs its function
+	// again (PostgreSQL's serialisation failure), or nil for an engine whose
+	// Update never retries.
+	Retryable error
 }
 
 // Engines runs the cases every engine shares below the Store interface:
@@ -44,6 +49,7 @@ func Engines(t *testing.T, e Engine) {
 		{"EventLeafStored", testEventLeafStored},
 		{"EventRejectsInvalidData", testEventRejectsInvalidData},
 		{"AppendOnlyTriggers", testAppendOnlyTriggers},
+		{"UpdateRetries", testUpdateRetries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, e) })
@@ -192,5 +198,54 @@ func testAppendOnlyTriggers(t *testing.T, e Engine) {
 	}
 	if events != 1 || reviews != 1 {
 		t.Fatalf("after tampering: %d events, %d untouched reviews; want 1 and 1", events, reviews)
+	}
+}
+
+// Update runs its function again after a retryable error, on a fresh
+// transaction (the failed attempt's writes are gone), and returns any
+// other error after one attempt.
+func testUpdateRetries(t *testing.T, e Engine) {
+	s, _ := e.Open(t)
+	ctx := t.Context()
+	if e.Retryable != nil {
+		attempts := 0
+		err := s.Update(ctx, func(tx lockbox.Tx) error {
+			attempts++
+			if err := tx.CreateTenant(ctx, engineTenant("ten_1")); err != nil {
+				return err
+			}
+			if attempts == 1 {
+				return fmt.Errorf("some use case: %w", e.Retryable)
+			}
+			return nil
+		})
+		if err != nil || attempts != 2 {
+			t.Fatalf("Update after one retryable error = %v after %d attempts, want success after 2", err, attempts)
+		}
+		if err := s.View(ctx, func(r lockbox.Reader) error {
+			_, err := r.GetTenant(ctx, "ten_1")
+			return err
+		}); err != nil {
+			t.Fatalf("the retried Update's tenant: %v", err)
+		}
+	}
+	attempts := 0
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx lockbox.Tx) error {
+		attempts++
+		if err := tx.CreateTenant(ctx, engineTenant("ten_2")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || attempts != 1 {
+		t.Errorf("Update of a failing fn = %v after %d attempts, want boom after 1", err, attempts)
+	}
+	err = s.View(ctx, func(r lockbox.Reader) error {
+		_, err := r.GetTenant(ctx, "ten_2")
+		return err
+	})
+	if !errors.Is(err, lockbox.ErrNotFound) {
+		t.Errorf("the failed Update's tenant: %v, want it not found", err)
 	}
 }
