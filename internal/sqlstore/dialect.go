@@ -19,8 +19,9 @@ type Row interface {
 	Scan(dest ...any) error
 }
 
-// Querier runs read queries in an engine's transaction. Query text is
-// already in the engine's placeholder form (see Dialect.Q).
+// Querier runs queries and writes in an engine's transaction (or, for
+// store-level reads, on its pool). Query text is already in the engine's
+// placeholder form (see Dialect.Q).
 type Querier interface {
 	QueryRow(ctx context.Context, query string, args ...any) Row
 	QueryEach(ctx context.Context, query string, args []any, each func(Row) error) error
