@@ -20,7 +20,7 @@ var _ lockbox.NotificationQueue = (*Store)(nil)
 func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*lockbox.Notification, error) {
 	var out []*lockbox.Notification
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(t pgx.Tx) (err error) {
-		out, err = sqlstore.ClaimNotifications(ctx, dialect, newTx(t, s.schema), now, lease, limit)
+		out, err = sqlstore.ClaimNotifications(ctx, dialect, newTx(t, s.schema).Q, now, lease, limit)
 		return err
 	})
 	if err != nil {

@@ -30,7 +30,7 @@ func (s *Store) PutSecret(ctx context.Context, name string, value []byte, versio
 		return err
 	}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(t pgx.Tx) error {
-		return sqlstore.PutSecret(ctx, dialect, newTx(t, s.schema), name, value, version, time.Now())
+		return sqlstore.PutSecret(ctx, dialect, newTx(t, s.schema).Q, name, value, version, time.Now())
 	})
 	if lockbox.ErrorCodeOf(err) == lockbox.CodeConflict {
 		return err

@@ -159,22 +159,30 @@ var uniqueIndexes = map[string]string{
 // newTx starts the store's view of one pgx transaction.
 func newTx(pgTx pgx.Tx, schema string) *tx {
 	t := &tx{tx: pgTx, schema: schema}
-	t.Tx = sqlstore.Tx{D: dialect, Q: t}
+	t.Tx = sqlstore.Tx{D: dialect, Q: querier{t}}
 	return t
 }
 
+// querier is a transaction as sqlstore runs it. Its methods are not the
+// transaction's own, so no code holding a lockbox.Tx or lockbox.Reader can
+// reach raw SQL by asserting it to an interface.
+type querier struct{ t *tx }
+
 // Exec implements sqlstore.Querier.
-func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	t := q.t
 	tag, err := t.exec(ctx, query, args...)
 	return tag.RowsAffected(), err
 }
 
 // QueryRow and QueryEach implement sqlstore.Querier.
-func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	t := q.t
 	return t.row(ctx, query, args...)
 }
 
-func (t *tx) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+func (q querier) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	t := q.t
 	return t.queryEach(ctx, query, args, func(r pgx.Rows) error { return each(r) })
 }
 

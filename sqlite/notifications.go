@@ -27,7 +27,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 	}
 	var out []*lockbox.Notification
 	err = s.update(ctx, func(t *tx) (err error) {
-		out, err = sqlstore.ClaimNotifications(ctx, dialect, t, now, lease, limit)
+		out, err = sqlstore.ClaimNotifications(ctx, dialect, t.Q, now, lease, limit)
 		return err
 	})
 	if err != nil {
@@ -38,5 +38,5 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 
 // FinishNotification implements lockbox.NotificationQueue.
 func (s *Store) FinishNotification(ctx context.Context, n *lockbox.Notification) error {
-	return s.update(ctx, func(t *tx) error { return sqlstore.FinishNotification(ctx, dialect, t.Exec, n) })
+	return s.update(ctx, func(t *tx) error { return sqlstore.FinishNotification(ctx, dialect, t.Q.Exec, n) })
 }

@@ -12,7 +12,7 @@ import (
 // GetSecret implements lockbox.Store.
 func (s *Store) GetSecret(ctx context.Context, name string) (value []byte, version int64, err error) {
 	err = s.read(ctx, func(t *tx) (err error) {
-		value, version, err = sqlstore.GetSecret(ctx, dialect, t, name)
+		value, version, err = sqlstore.GetSecret(ctx, dialect, t.Q, name)
 		return err
 	})
 	if err != nil && lockbox.ErrorCodeOf(err) == lockbox.CodeInternal {
@@ -28,7 +28,7 @@ func (s *Store) PutSecret(ctx context.Context, name string, value []byte, versio
 		return err
 	}
 	err := s.update(ctx, func(t *tx) error {
-		return sqlstore.PutSecret(ctx, dialect, t, name, value, version, time.Now())
+		return sqlstore.PutSecret(ctx, dialect, t.Q, name, value, version, time.Now())
 	})
 	if err != nil && lockbox.ErrorCodeOf(err) == lockbox.CodeInternal {
 		return fmt.Errorf("sqlite: store secret %s: %w", name, err)

@@ -32,13 +32,13 @@ func (s *Store) TreeHead(ctx context.Context, log string) (tlog.Head, error) {
 
 // treeHead reads the stored head of log; the zero Head when there is none.
 func (t *tx) treeHead(ctx context.Context, log string) (tlog.Head, error) {
-	return sqlstore.TreeHead(ctx, dialect, t, log)
+	return sqlstore.TreeHead(ctx, dialect, t.Q, log)
 }
 
 // Leaves implements tlog.Storage (see sqlstore.Leaves).
 func (s *Store) Leaves(ctx context.Context, log string, start, end uint64) (leaves [][]byte, err error) {
 	err = s.read(ctx, func(t *tx) (err error) {
-		leaves, err = sqlstore.Leaves(ctx, dialect, t, log, start, end)
+		leaves, err = sqlstore.Leaves(ctx, dialect, t.Q, log, start, end)
 		return err
 	})
 	return leaves, err

@@ -268,12 +268,18 @@ var dialect = &sqlstore.Dialect{
 // newTx starts the store's view of one SQL transaction.
 func newTx(sqlTx *sql.Tx, stmts *stmtCache) *tx {
 	t := &tx{tx: sqlTx, stmts: stmts}
-	t.Tx = sqlstore.Tx{D: dialect, Q: t}
+	t.Tx = sqlstore.Tx{D: dialect, Q: querier{t}}
 	return t
 }
 
+// querier is a transaction as sqlstore runs it. Its methods are not the
+// transaction's own, so no code holding a lockbox.Tx or lockbox.Reader can
+// reach raw SQL by asserting it to an interface.
+type querier struct{ t *tx }
+
 // Exec implements sqlstore.Querier.
-func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	t := q.t
 	res, err := t.exec(ctx, query, args...)
 	if err != nil {
 		return 0, err
@@ -282,11 +288,13 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 }
 
 // QueryRow and QueryEach implement sqlstore.Querier.
-func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	t := q.t
 	return t.queryRow(ctx, query, args...)
 }
 
-func (t *tx) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+func (q querier) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	t := q.t
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return err
