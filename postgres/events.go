@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -57,50 +56,9 @@ func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 			INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf, leaf_hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $9) RETURNING 1
 		) SELECT pg_notify($7, $8) FROM appended`,
-		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, noticeChannel, payload, tlog.LeafHash(e.Leaf))
+		e.TenantID, e.Index, e.Type, sqlstore.NullStr(e.RequestID), sqlstore.NullStr(e.TicketID), e.Leaf, noticeChannel, payload, tlog.LeafHash(e.Leaf))
 	if err != nil {
 		return writeErr(err, "append to the log of "+string(e.TenantID), "event", e.ID)
 	}
 	return nil
-}
-
-// ListEvents implements lockbox.Reader: the tenant's events with an index
-// above f.After, oldest first, at most f.Limit of them (all when 0).
-func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
-	var w filter
-	w.eq("tenant_id", f.TenantID)
-	w.add("idx > " + w.arg(f.After))
-	if f.Type != "" {
-		w.eq("type", f.Type)
-	}
-	if f.RequestID != "" {
-		w.eq("request_id", f.RequestID)
-	}
-	if f.TicketID != "" {
-		// The ticket's own events, and those of its requests.
-		tk := w.arg(f.TicketID)
-		w.add("((request_id IS NULL AND ticket_id = " + tk + ") OR request_id IN (SELECT id FROM requests WHERE ticket_id = " + tk + "))")
-	}
-	var limit any // NULL: no limit
-	if f.Limit > 0 {
-		limit = f.Limit
-	}
-	q := `SELECT idx, leaf FROM events` +
-		w.where() + ` ORDER BY idx LIMIT ` + w.arg(limit)
-	out := []*lockbox.Event{}
-	err := t.queryEach(ctx, q, w.args, func(rows pgx.Rows) error {
-		var (
-			idx  int64
-			leaf []byte
-		)
-		if err := rows.Scan(&idx, &leaf); err != nil {
-			return err
-		}
-		out = append(out, lockbox.EventFromLeaf(f.TenantID, idx, leaf))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list events of %s: %w", f.TenantID, err)
-	}
-	return out, nil
 }

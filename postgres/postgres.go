@@ -330,7 +330,7 @@ func (s *Store) View(ctx context.Context, fn func(lockbox.Reader) error) (err er
 		return fmt.Errorf("postgres: begin read transaction: %w", err)
 	}
 	defer rollback(ctx, pgTx) // a read transaction has nothing to commit
-	return fn(&tx{tx: pgTx, schema: s.schema})
+	return fn(newTx(pgTx, s.schema))
 }
 
 // Update runs fn in a REPEATABLE READ transaction, committing when fn
@@ -368,7 +368,7 @@ func (s *Store) attempt(ctx context.Context, fn func(lockbox.Tx) error) (retry b
 			rollback(ctx, pgTx)
 		}
 	}()
-	t := &tx{tx: pgTx, schema: s.schema}
+	t := newTx(pgTx, s.schema)
 	if err := fn(t); err != nil {
 		// fn may have wrapped the failure beyond recognition, or failed
 		// on a statement after an earlier one aborted the transaction:

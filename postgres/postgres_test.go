@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +69,28 @@ func TestShared(t *testing.T) {
 	storetest.Shared(t, func(t *testing.T) (a, b lockbox.Store) {
 		url := pgtest.URL(t)
 		return open(t, url), open(t, url)
+	})
+}
+
+// TestEngine runs the engine cases every SQL store shares, with a
+// connection of its own to the store's schema for the raw hooks.
+func TestEngine(t *testing.T) {
+	storetest.Engines(t, storetest.Engine{
+		Open: func(t *testing.T) (lockbox.Store, storetest.Raw) {
+			url := pgtest.URL(t)
+			s, db := open(t, url), admin(t, url)
+			return s, storetest.Raw{
+				Exec: func(ctx context.Context, q string) error {
+					_, err := db.Exec(ctx, q)
+					return err
+				},
+				QueryRow: func(ctx context.Context, q string, dest ...any) error {
+					return db.QueryRow(ctx, q).Scan(dest...)
+				},
+			}
+		},
+		Tamper:    []string{`TRUNCATE events`, `TRUNCATE reviews CASCADE`},
+		Retryable: &pgconn.PgError{Code: "40001", Message: "could not serialize access"},
 	})
 }
 
@@ -270,59 +291,6 @@ func TestTimesInUTC(t *testing.T) {
 	}
 }
 
-// A canceled context leaves the store usable.
-func TestCanceledContext(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	err := s.Update(ctx, func(tx lockbox.Tx) error { return nil })
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Update with a canceled context = %v", err)
-	}
-	if err := s.Update(t.Context(), func(tx lockbox.Tx) error { return nil }); err != nil {
-		t.Fatalf("Update after a canceled one: %v", err)
-	}
-}
-
-// View never sees an Update's uncommitted work, and does not wait for it.
-func TestViewDuringUpdate(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	ctx := t.Context()
-	tn := newTenant("ten_1")
-	err := s.Update(ctx, func(tx lockbox.Tx) error {
-		if err := tx.CreateTenant(ctx, tn); err != nil {
-			return err
-		}
-		err := s.View(ctx, func(r lockbox.Reader) error {
-			_, err := r.GetTenant(ctx, tn.ID)
-			return err
-		})
-		if !errors.Is(err, lockbox.ErrNotFound) {
-			t.Errorf("View during the Update saw its uncommitted tenant: %v", err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// View is read-only even for a caller that asserts its Reader to a Tx.
-func TestViewIsReadOnly(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	ctx := t.Context()
-	err := s.View(ctx, func(r lockbox.Reader) error {
-		tx, ok := r.(lockbox.Tx)
-		if !ok {
-			return nil
-		}
-		return tx.CreateTenant(ctx, newTenant("ten_1"))
-	})
-	if err == nil {
-		t.Fatal("a write inside View succeeded")
-	}
-}
-
 // Transactions that read a request and then write it concurrently conflict
 // in PostgreSQL (SQLSTATE 40001); Update re-runs the loser, which reads the
 // winner's version, so both succeed and the caller never sees the conflict.
@@ -468,62 +436,7 @@ func TestRetriesEnd(t *testing.T) {
 		t.Errorf("%d attempts", attempts)
 	}
 	t.Logf("%d attempts in %s", attempts, time.Since(start).Round(time.Millisecond))
-
-	// Other errors are not retried.
-	attempts = 0
-	boom := errors.New("boom")
-	if err := s.Update(t.Context(), func(tx lockbox.Tx) error {
-		attempts++
-		return boom
-	}); !errors.Is(err, boom) || attempts != 1 {
-		t.Errorf("Update of a failing fn = %v after %d attempts, want boom after 1", err, attempts)
-	}
-}
-
-// The stored leaf is the event's canonical JSON, and equals the canonical
-// JSON of the event as ListEvents returns it, even when the appended event's
-// time had nanoseconds and another zone.
-func TestEventLeafStored(t *testing.T) {
-	url := pgtest.URL(t)
-	s := open(t, url)
-	ctx := t.Context()
-	zone := time.FixedZone("CET", 3600)
-	e := lockbox.NewEvent("ten_1", lockbox.EventRequestApproved, "usr_1",
-		time.Date(2025, 6, 1, 12, 0, 0, 123456789, zone), map[string]any{"b": "<&>", "a": 1})
-	e.RequestID, e.TicketID = "req_1", "tkt_1"
-	if err := s.Update(ctx, func(tx lockbox.Tx) error { return tx.AppendEvent(ctx, e) }); err != nil {
-		t.Fatal(err)
-	}
-	if e.Time.Location() != time.UTC || e.Time.Nanosecond() != 123456000 {
-		t.Errorf("AppendEvent did not normalise the time to UTC microseconds: %s", e.Time.Format(time.RFC3339Nano))
-	}
-	var leaf []byte
-	if err := admin(t, url).QueryRow(ctx, `SELECT leaf FROM events WHERE tenant_id = 'ten_1' AND idx = 0`).Scan(&leaf); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(leaf, e.LeafBytes()) {
-		t.Fatalf("stored leaf %s, want %s", leaf, e.LeafBytes())
-	}
-	var evs []*lockbox.Event
-	if err := s.View(ctx, func(r lockbox.Reader) (err error) {
-		evs, err = r.ListEvents(ctx, lockbox.EventFilter{TenantID: "ten_1", After: -1})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 1 || !bytes.Equal(evs[0].LeafBytes(), leaf) {
-		t.Fatalf("leaf of the read event differs from the stored leaf %s", leaf)
-	}
-}
-
-func TestEventRejectsInvalidData(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	ctx := t.Context()
-	e := lockbox.NewEvent("ten_1", lockbox.EventUserCreated, "", lockbox.SystemClock(), nil)
-	e.Data = []byte(`{"unterminated"`)
-	if err := s.Update(ctx, func(tx lockbox.Tx) error { return tx.AppendEvent(ctx, e) }); err == nil {
-		t.Fatal("an event with invalid JSON data was appended")
-	}
+	// One retry, and no retry of other errors: storetest.Engines.
 }
 
 // PostgreSQL refuses text SQLite would store (NUL characters, invalid
@@ -538,52 +451,6 @@ func TestTextPostgreSQLRefuses(t *testing.T) {
 		if lockbox.ErrorCodeOf(err) != lockbox.CodeInvalid {
 			t.Errorf("CreateTenant named %q = %v, want an invalid-input error", name, err)
 		}
-	}
-}
-
-// Reviews and events cannot be changed even by SQL that bypasses the store.
-func TestAppendOnlyTriggers(t *testing.T) {
-	url := pgtest.URL(t)
-	s := open(t, url)
-	ctx := t.Context()
-	now := lockbox.SystemClock()
-	tn := newTenant("ten_1")
-	eng := &lockbox.User{ID: "usr_eng", Kind: lockbox.KindOperator, Email: "eng@op.example", Roles: []lockbox.Role{lockbox.RoleEngineer}, CreatedAt: now, UpdatedAt: now}
-	lead := &lockbox.User{ID: "usr_lead", Kind: lockbox.KindOperator, Email: "lead@op.example", Roles: []lockbox.Role{lockbox.RoleEngineer}, CreatedAt: now, UpdatedAt: now}
-	tk := &lockbox.Ticket{ID: "tkt_1", TenantID: tn.ID, Title: "t", Severity: 3, Status: lockbox.TicketOpen, CreatedBy: eng.ID, CreatedAt: now, UpdatedAt: now}
-	r := &lockbox.AccessRequest{ID: "req_1", TenantID: tn.ID, TicketID: tk.ID, RequesterID: eng.ID, Status: lockbox.StatusPendingInternal,
-		CreatedAt: now, UpdatedAt: now, DecisionDeadline: now.Add(time.Hour),
-		Reviews: []lockbox.Review{{ReviewerID: lead.ID, Stage: lockbox.StageInternal, Decision: lockbox.DecisionApprove, CreatedAt: now}}}
-	err := s.Update(ctx, func(tx lockbox.Tx) error {
-		return errors.Join(tx.CreateTenant(ctx, tn), tx.CreateUser(ctx, eng), tx.CreateUser(ctx, lead),
-			tx.CreateTicket(ctx, tk), tx.CreateRequest(ctx, r),
-			tx.AppendEvent(ctx, lockbox.NewEvent(tn.ID, lockbox.EventRequestCreated, eng.ID, now, nil)))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := admin(t, url)
-	for _, q := range []string{
-		`UPDATE events SET type = 'x'`,
-		`DELETE FROM events`,
-		`TRUNCATE events`,
-		`UPDATE reviews SET reason = 'x'`,
-		`DELETE FROM reviews`,
-		`TRUNCATE reviews CASCADE`,
-	} {
-		if _, err := db.Exec(ctx, q); err == nil {
-			t.Errorf("%s succeeded", q)
-		} else if !strings.Contains(err.Error(), "append-only") {
-			t.Errorf("%s: %v, want the append-only trigger's error", q, err)
-		}
-	}
-	var events, reviews int
-	if err := db.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM reviews WHERE reason = '')`).
-		Scan(&events, &reviews); err != nil {
-		t.Fatal(err)
-	}
-	if events != 1 || reviews != 1 {
-		t.Fatalf("after tampering: %d events, %d untouched reviews; want 1 and 1", events, reviews)
 	}
 }
 

@@ -2,31 +2,22 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // GetSecret implements lockbox.Store.
 func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, int64, error) {
-	var (
-		value   []byte
-		version int64
-	)
-	err := s.pool.QueryRow(ctx, `SELECT value, version FROM secrets WHERE name = $1`, name).Scan(&value, &version)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, 0, notFound("secret", name)
-	case err != nil:
+	value, version, err := sqlstore.GetSecret(ctx, dialect, poolQuerier{s.pool}, name)
+	if err != nil && lockbox.ErrorCodeOf(err) == lockbox.CodeInternal {
 		return nil, 0, secretErr(err, "read", name)
 	}
-	if value == nil {
-		value = []byte{}
-	}
-	return value, version, nil
+	return value, version, err
 }
 
 // PutSecret implements lockbox.Store. It runs READ COMMITTED, whatever the
@@ -38,33 +29,8 @@ func (s *Store) PutSecret(ctx context.Context, name string, value []byte, versio
 	if err := lockbox.CheckSecretArgs(name, version); err != nil {
 		return err
 	}
-	if value == nil {
-		value = []byte{} // pgx sends nil as NULL
-	}
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		var (
-			query string
-			args  []any
-		)
-		if version == 0 {
-			query = `INSERT INTO secrets (name, value, version, updated_at) VALUES ($1, $2, 1, now())
-				ON CONFLICT (name) DO NOTHING`
-			args = []any{name, value}
-		} else {
-			query = `UPDATE secrets SET value = $2, version = version + 1, updated_at = now()
-				WHERE name = $1 AND version = $3`
-			args = []any{name, value, version}
-		}
-		tag, err := tx.Exec(ctx, query, args...)
-		if err != nil || tag.RowsAffected() == 1 {
-			return err
-		}
-		var stored int64
-		err = tx.QueryRow(ctx, `SELECT version FROM secrets WHERE name = $1`, name).Scan(&stored)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		return lockbox.SecretConflict(name, version, stored)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(t pgx.Tx) error {
+		return sqlstore.PutSecret(ctx, dialect, newTx(t, s.schema).Q, name, value, version, time.Now())
 	})
 	if lockbox.ErrorCodeOf(err) == lockbox.CodeConflict {
 		return err

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/transparency-dev/merkle/compact"
 
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -22,58 +23,15 @@ var _ tlog.Storage = (*Store)(nil)
 
 // TreeHead implements tlog.Storage.
 func (s *Store) TreeHead(ctx context.Context, log string) (tlog.Head, error) {
-	var (
-		size int64
-		root []byte
-	)
-	err := s.pool.QueryRow(ctx, `SELECT size, root FROM tree_heads WHERE log = $1`, log).Scan(&size, &root)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return tlog.Head{}, nil
-	case err != nil:
-		return tlog.Head{}, fmt.Errorf("postgres: read the tree head of log %q: %w", log, err)
-	}
-	return tlog.Head{Size: uint64(size), Root: root}, nil
+	return sqlstore.TreeHead(ctx, dialect, poolQuerier{s.pool}, log)
 }
 
-// Leaves implements tlog.Storage: the leaf column of the log's events, byte
-// for byte. Indexes are contiguous (log_heads hands them out, a rolled-back
-// append gives its index back, and appends to one log commit in index
-// order), so a gap is a damaged database. The answer then stops at the gap: the
-// server serves the entries up to it, a verifier names the first missing
-// entry, and the sequencer never integrates past it.
+// Leaves implements tlog.Storage (see sqlstore.Leaves): log_heads hands
+// indexes out, a rolled-back append gives its index back, and appends to
+// one log commit in index order.
 func (s *Store) Leaves(ctx context.Context, log string, start, end uint64) ([][]byte, error) {
-	if end < start {
-		return nil, fmt.Errorf("postgres: leaves [%d, %d) of log %q: end before start", start, end, log)
-	}
-	end = min(end, math.MaxInt64) // bigint is signed: no index reaches it
-	if start >= end {
-		return nil, nil
-	}
-	var leaves [][]byte
-	rows, err := s.pool.Query(ctx, `SELECT idx, leaf FROM events WHERE tenant_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
-		log, int64(start), int64(end))
-	if err == nil {
-		var (
-			idx  int64
-			leaf []byte
-		)
-		_, err = pgx.ForEachRow(rows, []any{&idx, &leaf}, func() error {
-			if want := start + uint64(len(leaves)); uint64(idx) != want {
-				return errGap
-			}
-			leaves = append(leaves, leaf)
-			return nil
-		})
-	}
-	if err != nil && !errors.Is(err, errGap) {
-		return nil, fmt.Errorf("postgres: read leaves [%d, %d) of log %q: %w", start, end, log, err)
-	}
-	return leaves, nil
+	return sqlstore.Leaves(ctx, dialect, poolQuerier{s.pool}, log, start, end)
 }
-
-// errGap stops reading leaves at a missing index.
-var errGap = errors.New("a log entry is missing")
 
 // Nodes implements tlog.Storage in one query, whatever the number of ids:
 // they go as two arrays, which unnest turns into rows joined to tree_nodes

@@ -12,21 +12,15 @@ import (
 	"github.com/lockbox-dev/lockbox/postgres/pgtest"
 	"github.com/lockbox-dev/lockbox/storetest"
 	"github.com/lockbox-dev/lockbox/tlog"
-	"github.com/lockbox-dev/lockbox/tlog/storagetest"
 )
 
 // The store passes tlog's storage suite with leaves committed through
 // Update and AppendEvent's steps.
 func TestTLogStorage(t *testing.T) {
-	storagetest.Run(t, storagetest.Harness{
-		New: func(t *testing.T) tlog.Storage { return open(t, pgtest.URL(t)) },
-		Append: func(t *testing.T, st tlog.Storage, log string, leaves ...[]byte) {
-			t.Helper()
-			if err := postgres.AppendLeaves(t.Context(), st.(*postgres.Store), log, leaves...); err != nil {
-				t.Fatalf("append %d leaves to log %q: %v", len(leaves), log, err)
-			}
-		},
-	})
+	storetest.TLogStorage(t, func(t *testing.T) tlog.Storage { return open(t, pgtest.URL(t)) },
+		func(ctx context.Context, st tlog.Storage, log string, leaves ...[]byte) error {
+			return postgres.AppendLeaves(ctx, st.(*postgres.Store), log, leaves...)
+		})
 }
 
 func TestLogs(t *testing.T) {

@@ -2,26 +2,26 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // tx implements lockbox.Tx (and so lockbox.Reader) on one pgx transaction.
 // View hands it out as a Reader on a READ ONLY transaction, where writes
 // fail.
 type tx struct {
-	tx     pgx.Tx
-	schema string
+	sqlstore.Tx // the SQL both engines share
+	tx          pgx.Tx
+	schema      string
 	// failed is the first statement error PostgreSQL reported. After it the
 	// transaction is aborted; Update decides from it whether to re-run fn,
 	// whatever fn made of the error.
@@ -85,26 +85,6 @@ func tsPtr(v *time.Time) any {
 	return ts(*v)
 }
 
-// toJSON marshals a value for a jsonb column. The text is sent as is (pgx
-// passes strings to jsonb untouched), whatever the query execution mode.
-// jsonb columns are scanned straight into their Go values: pgx unmarshals
-// them.
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// nullStr stores an empty string (an absent reference) as NULL.
-func nullStr[T ~string](s T) any {
-	if s == "" {
-		return nil
-	}
-	return string(s)
-}
-
 // strCol scans a nullable text column into a string type; NULL is "".
 type strCol[T ~string] struct{ p *T }
 
@@ -144,79 +124,86 @@ func writeErr(err error, op, kind, id string) error {
 	return fmt.Errorf("postgres: %s %s %s: %w", op, kind, id, err)
 }
 
-// notFound is the error of a Get on a missing row.
-func notFound(kind, id string) error {
-	return lockbox.Errorf(lockbox.CodeNotFound, "%s %s not found", kind, id)
+// dialect is PostgreSQL's: $n placeholders, timestamptz and jsonb scanned
+// by pgx, lists as = ANY($n).
+var dialect = &sqlstore.Dialect{
+	Name:         "postgres",
+	Numbered:     true,
+	AnyArray:     true,
+	NoLimit:      nil, // LIMIT NULL: no limit
+	Time:         func(v time.Time) any { return ts(v) },
+	TimeDest:     func(p *time.Time) any { return p },
+	NullTimeDest: func(p **time.Time) any { return p },
+	JSONDest:     func(p any) any { return p },
+	TextDest:     func(p *string) any { return strCol[string]{p} },
+	NoRows:       func(err error) bool { return errors.Is(err, pgx.ErrNoRows) },
+	// lower(email), as the unique index users_email has it, so the lookup
+	// uses that index.
+	EmailIs:    "lower(email) = lower(?)",
+	CommentSeq: "seq",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	Unique: func(err error, table, column string) bool {
+		return violates(err, uniqueIndexes[table+"."+column])
+	},
+	WriteErr: writeErr,
 }
 
-// one checks that an UPDATE touched a row, or reports the row missing.
-func one(tag pgconn.CommandTag, kind, id string) error {
-	if tag.RowsAffected() == 0 {
-		return notFound(kind, id)
-	}
-	return nil
+// uniqueIndexes names the unique constraint or index on each column the
+// store tells conflicts of.
+var uniqueIndexes = map[string]string{
+	"users.email":         "users_email",
+	"credentials.hash":    "credentials_hash",
+	"reviews.reviewer_id": "reviews_one_per_reviewer",
 }
 
-// filter builds the WHERE clause of a list query, numbering its
-// parameters.
-type filter struct {
-	conds []string
-	args  []any
+// newTx starts the store's view of one pgx transaction.
+func newTx(pgTx pgx.Tx, schema string) *tx {
+	t := &tx{tx: pgTx, schema: schema}
+	t.Tx = sqlstore.Tx{D: dialect, Q: querier{t}}
+	return t
 }
 
-// arg adds a parameter and returns its placeholder.
-func (f *filter) arg(v any) string {
-	f.args = append(f.args, v)
-	return "$" + strconv.Itoa(len(f.args))
+// querier is a transaction as sqlstore runs it. Its methods are not the
+// transaction's own, so no code holding a lockbox.Tx or lockbox.Reader can
+// reach raw SQL by asserting it to an interface.
+type querier struct{ t *tx }
+
+// Exec implements sqlstore.Querier.
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	t := q.t
+	tag, err := t.exec(ctx, query, args...)
+	return tag.RowsAffected(), err
 }
 
-// eq adds the condition column = v.
-func (f *filter) eq(column string, v any) { f.add(column + " = " + f.arg(v)) }
-
-func (f *filter) add(cond string) { f.conds = append(f.conds, cond) }
-
-func (f *filter) where() string {
-	if len(f.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(f.conds, " AND ")
+// QueryRow and QueryEach implement sqlstore.Querier.
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	t := q.t
+	return t.row(ctx, query, args...)
 }
 
-// listPage runs a newest-first list query, paged by (created_at, id).
-// selectFrom is "SELECT <columns> FROM <table>"; f holds the filters; the
-// returned token is "" on the last page.
-func listPage[T any](ctx context.Context, t *tx, what, selectFrom string, f filter, page lockbox.Page,
-	scan func(pgx.Rows) (T, error), key func(T) (time.Time, string),
-) ([]T, string, error) {
-	page, err := page.Normalize()
+func (q querier) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	t := q.t
+	return t.queryEach(ctx, query, args, func(r pgx.Rows) error { return each(r) })
+}
+
+// poolQuerier runs sqlstore's queries on the pool, each in a transaction of
+// its own.
+type poolQuerier struct{ pool *pgxpool.Pool }
+
+func (p poolQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return p.pool.QueryRow(ctx, query, args...)
+}
+
+func (p poolQuerier) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	rows, err := p.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	if page.Token != "" {
-		at, id, err := lockbox.DecodeCursor(page.Token)
-		if err != nil {
-			return nil, "", err
-		}
-		f.add("(created_at, id) < (" + f.arg(ts(at)) + ", " + f.arg(id) + ")")
-	}
-	q := selectFrom + f.where() + " ORDER BY created_at DESC, id DESC LIMIT " + f.arg(page.Size+1)
-	out := []T{}
-	err = t.queryEach(ctx, q, f.args, func(rows pgx.Rows) error {
-		v, err := scan(rows)
-		if err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list %s: %w", what, err)
-	}
-	next := ""
-	if len(out) > page.Size {
-		out = out[:page.Size]
-		at, id := key(out[len(out)-1])
-		next = lockbox.EncodeCursor(at, id)
-	}
-	return out, next, nil
+	defer rows.Close()
+	return sqlstore.EachRow(rows, each)
+}
+
+func (p poolQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := p.pool.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
 }

@@ -2,85 +2,15 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
-
-const userColumns = `SELECT id, kind, email, display_name, tenant_id, roles, user_groups, isolated,
-	totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at, updated_at,
-	deleted_at FROM users`
-
-func scanUser(row pgx.Row) (*lockbox.User, error) {
-	var u lockbox.User
-	err := row.Scan(&u.ID, &u.Kind, &u.Email, &u.DisplayName, strCol[lockbox.TenantID]{&u.TenantID},
-		&u.Roles, &u.Groups, &u.Isolated, &u.TOTPEnabled, &u.PasswordHash, &u.TOTPSecret,
-		&u.TOTPPending, &u.TOTPLastStep, &u.CreatedAt, &u.UpdatedAt, &u.DeletedAt)
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
-}
-
-// GetUser implements lockbox.Reader. It returns removed users too: their
-// IDs stay in requests, reviews and events.
-func (t *tx) GetUser(ctx context.Context, id lockbox.UserID) (*lockbox.User, error) {
-	u, err := scanUser(t.row(ctx, userColumns+` WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound("user", string(id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: get user %s: %w", id, err)
-	}
-	return u, nil
-}
-
-// GetUserByEmail implements lockbox.Reader. It compares lower(email), as the
-// unique index users_email does, so the lookup uses that index.
-func (t *tx) GetUserByEmail(ctx context.Context, email string) (*lockbox.User, error) {
-	u, err := scanUser(t.row(ctx, userColumns+` WHERE lower(email) = lower($1) AND deleted_at IS NULL`, email))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, lockbox.Errorf(lockbox.CodeNotFound, "no user with e-mail %s", email)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: get user by e-mail: %w", err)
-	}
-	return u, nil
-}
-
-// ListUsers implements lockbox.Reader: active users only.
-func (t *tx) ListUsers(ctx context.Context, f lockbox.UserFilter) ([]*lockbox.User, string, error) {
-	w := filter{conds: []string{"deleted_at IS NULL"}}
-	if f.WithRemoved {
-		w.conds = nil
-	}
-	if f.Kind != "" {
-		w.eq("kind", f.Kind)
-	}
-	if f.TenantID != "" {
-		w.eq("tenant_id", f.TenantID)
-	}
-	return listPage(ctx, t, "users", userColumns, w, f.Page,
-		func(r pgx.Rows) (*lockbox.User, error) { return scanUser(r) },
-		func(u *lockbox.User) (time.Time, string) { return u.CreatedAt, string(u.ID) })
-}
-
-// CountUsers implements lockbox.Reader.
-func (t *tx) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	if err := t.row(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: count users: %w", err)
-	}
-	return n, nil
-}
 
 // CountTenantAdmins implements lockbox.Reader.
 func (t *tx) CountTenantAdmins(ctx context.Context, id lockbox.TenantID) (int, error) {
-	admin, err := toJSON([]lockbox.Role{lockbox.RoleTenantAdmin})
+	admin, err := sqlstore.ToJSON([]lockbox.Role{lockbox.RoleTenantAdmin})
 	if err != nil {
 		return 0, err
 	}
@@ -92,113 +22,4 @@ func (t *tx) CountTenantAdmins(ctx context.Context, id lockbox.TenantID) (int, e
 		return 0, fmt.Errorf("postgres: count tenant admins of %s: %w", id, err)
 	}
 	return n, nil
-}
-
-// userErr turns a violation of the e-mail index into ErrConflict.
-func userErr(err error, u *lockbox.User, op string) error {
-	if violates(err, "users_email") {
-		return lockbox.Errorf(lockbox.CodeConflict, "a user with e-mail %s already exists", u.Email)
-	}
-	return writeErr(err, op, "user", string(u.ID))
-}
-
-// CreateUser implements lockbox.Tx.
-func (t *tx) CreateUser(ctx context.Context, u *lockbox.User) error {
-	roles, groups, err := userJSON(u)
-	if err != nil {
-		return fmt.Errorf("postgres: create user %s: %w", u.ID, err)
-	}
-	_, err = t.exec(ctx, `INSERT INTO users (id, kind, email, display_name, tenant_id, roles, user_groups,
-		isolated, totp_enabled, password_hash, totp_secret, totp_pending, totp_last_step, created_at,
-		updated_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		u.ID, u.Kind, u.Email, u.DisplayName, nullStr(u.TenantID), roles, groups, u.Isolated,
-		u.TOTPEnabled, u.PasswordHash, u.TOTPSecret, u.TOTPPending, u.TOTPLastStep,
-		ts(u.CreatedAt), ts(u.UpdatedAt), tsPtr(u.DeletedAt))
-	if err != nil {
-		return userErr(err, u, "create")
-	}
-	return nil
-}
-
-// UpdateUser implements lockbox.Tx. A user's kind, tenant and creation time
-// never change: moving a user between tenants would hand it another
-// tenant's approvals.
-func (t *tx) UpdateUser(ctx context.Context, u *lockbox.User) error {
-	roles, groups, err := userJSON(u)
-	if err != nil {
-		return fmt.Errorf("postgres: update user %s: %w", u.ID, err)
-	}
-	tag, err := t.exec(ctx, `UPDATE users SET email = $1, display_name = $2, roles = $3, user_groups = $4,
-		isolated = $5, totp_enabled = $6, password_hash = $7, totp_secret = $8, totp_pending = $9,
-		totp_last_step = $10, updated_at = $11, deleted_at = $12 WHERE id = $13`,
-		u.Email, u.DisplayName, roles, groups, u.Isolated, u.TOTPEnabled, u.PasswordHash,
-		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, ts(u.UpdatedAt), tsPtr(u.DeletedAt), u.ID)
-	if err != nil {
-		return userErr(err, u, "update")
-	}
-	return one(tag, "user", string(u.ID))
-}
-
-func userJSON(u *lockbox.User) (roles, groups string, err error) {
-	if roles, err = toJSON(u.Roles); err != nil {
-		return "", "", err
-	}
-	if groups, err = toJSON(u.Groups); err != nil {
-		return "", "", err
-	}
-	return roles, groups, nil
-}
-
-// GetCredential implements lockbox.Reader.
-func (t *tx) GetCredential(ctx context.Context, hash string) (*lockbox.Credential, error) {
-	var c lockbox.Credential
-	err := t.row(ctx, `SELECT id, user_id, kind, name, hash, amr, created_at, expires_at
-		FROM credentials WHERE hash = $1`, hash).
-		Scan(&c.ID, &c.UserID, &c.Kind, &c.Name, &c.Hash, &c.AMR, &c.CreatedAt, &c.ExpiresAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// The hash is not named: it identifies a secret.
-		return nil, lockbox.Errorf(lockbox.CodeNotFound, "credential not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: get credential: %w", err)
-	}
-	return &c, nil
-}
-
-// CreateCredential implements lockbox.Tx.
-func (t *tx) CreateCredential(ctx context.Context, c *lockbox.Credential) error {
-	amr, err := toJSON(c.AMR)
-	if err != nil {
-		return fmt.Errorf("postgres: create credential %s: %w", c.ID, err)
-	}
-	_, err = t.exec(ctx, `INSERT INTO credentials (id, user_id, kind, name, hash, amr, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.ID, c.UserID, c.Kind, c.Name, c.Hash, amr, ts(c.CreatedAt), tsPtr(c.ExpiresAt))
-	if err != nil {
-		if violates(err, "credentials_hash") {
-			return lockbox.Errorf(lockbox.CodeConflict, "credential %s: the secret's hash is already stored", c.ID)
-		}
-		return writeErr(err, "create", "credential", c.ID)
-	}
-	return nil
-}
-
-// DeleteCredential implements lockbox.Tx.
-func (t *tx) DeleteCredential(ctx context.Context, id string) error {
-	res, err := t.exec(ctx, `DELETE FROM credentials WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("postgres: delete credential %s: %w", id, err)
-	}
-	if res.RowsAffected() == 0 {
-		return lockbox.Errorf(lockbox.CodeNotFound, "credential %s not found", id)
-	}
-	return nil
-}
-
-// DeleteCredentials implements lockbox.Tx.
-func (t *tx) DeleteCredentials(ctx context.Context, u lockbox.UserID) error {
-	if _, err := t.exec(ctx, `DELETE FROM credentials WHERE user_id = $1`, u); err != nil {
-		return fmt.Errorf("postgres: delete credentials of user %s: %w", u, err)
-	}
-	return nil
 }

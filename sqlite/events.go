@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -61,7 +62,7 @@ func (t *tx) nextIndex(ctx context.Context, tenant lockbox.TenantID) (int64, err
 func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	_, err := t.exec(ctx, `INSERT INTO events (tenant_id, idx, type, request_id, ticket_id, leaf, leaf_hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		e.TenantID, e.Index, e.Type, nullStr(e.RequestID), nullStr(e.TicketID), e.Leaf, tlog.LeafHash(e.Leaf))
+		e.TenantID, e.Index, e.Type, sqlstore.NullStr(e.RequestID), sqlstore.NullStr(e.TicketID), e.Leaf, tlog.LeafHash(e.Leaf))
 	if err != nil {
 		if msg, ok := isUnique(err); ok && strings.Contains(msg, "events.id") {
 			return lockbox.Errorf(lockbox.CodeConflict, "event %s already exists", e.ID)
@@ -70,46 +71,4 @@ func (t *tx) insertEvent(ctx context.Context, e *lockbox.Event) error {
 	}
 	t.notices = append(t.notices, lockbox.EventNotice{TenantID: e.TenantID, Index: e.Index, Type: e.Type, RequestID: e.RequestID})
 	return nil
-}
-
-// ListEvents implements lockbox.Reader: the tenant's events with an index
-// above f.After, oldest first, at most f.Limit of them (all when 0).
-func (t *tx) ListEvents(ctx context.Context, f lockbox.EventFilter) ([]*lockbox.Event, error) {
-	w := filter{}
-	w.add("tenant_id = ?", f.TenantID)
-	w.add("idx > ?", f.After)
-	if f.Type != "" {
-		w.add("type = ?", f.Type)
-	}
-	if f.RequestID != "" {
-		w.add("request_id = ?", f.RequestID)
-	}
-	if f.TicketID != "" {
-		// The ticket's own events, and those of its requests.
-		w.add("((request_id IS NULL AND ticket_id = ?) OR request_id IN (SELECT id FROM requests WHERE ticket_id = ?))", f.TicketID, f.TicketID)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := t.query(ctx, `SELECT idx, leaf FROM events`+w.where()+` ORDER BY idx LIMIT ?`, append(w.args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
-	}
-	defer rows.Close()
-	out := []*lockbox.Event{}
-	for rows.Next() {
-		var (
-			idx  int64
-			leaf []byte
-		)
-		if err := rows.Scan(&idx, &leaf); err != nil {
-			return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
-		}
-		out = append(out, lockbox.EventFromLeaf(f.TenantID, idx, leaf))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list events of %s: %w", f.TenantID, err)
-	}
-	return out, nil
 }

@@ -2,33 +2,23 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // GetSecret implements lockbox.Store.
-func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, int64, error) {
-	var (
-		value   []byte
-		version int64
-	)
-	err := s.read(ctx, func(t *tx) error {
-		return t.queryRow(ctx, `SELECT value, version FROM secrets WHERE name = ?`, name).Scan(&value, &version)
+func (s *Store) GetSecret(ctx context.Context, name string) (value []byte, version int64, err error) {
+	err = s.read(ctx, func(t *tx) (err error) {
+		value, version, err = sqlstore.GetSecret(ctx, dialect, t.Q, name)
+		return err
 	})
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, 0, notFound("secret", name)
-	case err != nil:
+	if err != nil && lockbox.ErrorCodeOf(err) == lockbox.CodeInternal {
 		return nil, 0, fmt.Errorf("sqlite: read secret %s: %w", name, err)
 	}
-	if value == nil {
-		value = []byte{}
-	}
-	return value, version, nil
+	return value, version, err
 }
 
 // PutSecret implements lockbox.Store. The writer is serial, so the
@@ -37,37 +27,11 @@ func (s *Store) PutSecret(ctx context.Context, name string, value []byte, versio
 	if err := lockbox.CheckSecretArgs(name, version); err != nil {
 		return err
 	}
-	if value == nil {
-		value = []byte{} // an empty value, not NULL
-	}
-	now := fmtTime(time.Now())
-	return s.update(ctx, func(t *tx) error {
-		var (
-			res sql.Result
-			err error
-		)
-		if version == 0 {
-			res, err = t.exec(ctx, `INSERT INTO secrets (name, value, version, updated_at) VALUES (?, ?, 1, ?)
-				ON CONFLICT (name) DO NOTHING`, name, value, now)
-		} else {
-			res, err = t.exec(ctx, `UPDATE secrets SET value = ?, version = version + 1, updated_at = ?
-				WHERE name = ? AND version = ?`, value, now, name, version)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: store secret %s: %w", name, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("sqlite: store secret %s: %w", name, err)
-		}
-		if n == 1 {
-			return nil
-		}
-		var stored int64
-		err = t.queryRow(ctx, `SELECT version FROM secrets WHERE name = ?`, name).Scan(&stored)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlite: store secret %s: %w", name, err)
-		}
-		return lockbox.SecretConflict(name, version, stored)
+	err := s.update(ctx, func(t *tx) error {
+		return sqlstore.PutSecret(ctx, dialect, t.Q, name, value, version, time.Now())
 	})
+	if err != nil && lockbox.ErrorCodeOf(err) == lockbox.CodeInternal {
+		return fmt.Errorf("sqlite: store secret %s: %w", name, err)
+	}
+	return err
 }

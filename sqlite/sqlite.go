@@ -236,7 +236,7 @@ func (s *Store) read(ctx context.Context, fn func(*tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read transaction: %w", err)
 	}
-	err = fn(&tx{tx: sqlTx, stmts: s.readStmts})
+	err = fn(newTx(sqlTx, s.readStmts))
 	_ = sqlTx.Rollback() // a read transaction has nothing to commit
 	s.readStmts.preparePending(ctx)
 	return err
@@ -264,7 +264,7 @@ func (s *Store) update(ctx context.Context, fn func(*tx) error) (err error) {
 		}
 		s.writeStmts.preparePending(context.WithoutCancel(ctx))
 	}()
-	t := &tx{tx: sqlTx, stmts: s.writeStmts}
+	t := newTx(sqlTx, s.writeStmts)
 	if err := fn(t); err != nil {
 		return err
 	}

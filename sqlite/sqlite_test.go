@@ -1,16 +1,13 @@
 package sqlite_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/lockbox-dev/lockbox"
 	"github.com/lockbox-dev/lockbox/sqlite"
@@ -34,6 +31,26 @@ func open(t *testing.T, path string) *sqlite.Store {
 func TestConformance(t *testing.T) {
 	storetest.All(t, func(t *testing.T) lockbox.Store {
 		return open(t, filepath.Join(t.TempDir(), "lockbox.db"))
+	})
+}
+
+// TestEngine runs the engine cases every SQL store shares, on a SQLite
+// file opened directly for the raw hooks.
+func TestEngine(t *testing.T) {
+	storetest.Engines(t, storetest.Engine{
+		Open: func(t *testing.T) (lockbox.Store, storetest.Raw) {
+			path := filepath.Join(t.TempDir(), "lockbox.db")
+			s, db := open(t, path), rawDB(t, path)
+			return s, storetest.Raw{
+				Exec: func(ctx context.Context, q string) error {
+					_, err := db.ExecContext(ctx, q)
+					return err
+				},
+				QueryRow: func(ctx context.Context, q string, dest ...any) error {
+					return db.QueryRowContext(ctx, q).Scan(dest...)
+				},
+			}
+		},
 	})
 }
 
@@ -130,59 +147,6 @@ func TestOpenRefusesBadPath(t *testing.T) {
 	}
 }
 
-// A canceled context leaves the store usable.
-func TestCanceledContext(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "lockbox.db"))
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	err := s.Update(ctx, func(tx lockbox.Tx) error { return nil })
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Update with a canceled context = %v", err)
-	}
-	if err := s.Update(t.Context(), func(tx lockbox.Tx) error { return nil }); err != nil {
-		t.Fatalf("Update after a canceled one: %v", err)
-	}
-}
-
-// View never sees an Update's uncommitted work, and does not wait for it.
-func TestViewDuringUpdate(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "lockbox.db"))
-	ctx := t.Context()
-	tn := &lockbox.Tenant{ID: "ten_1", Name: "acme", Lockbox: lockbox.DefaultLockboxSettings(), CreatedAt: lockbox.SystemClock()}
-	err := s.Update(ctx, func(tx lockbox.Tx) error {
-		if err := tx.CreateTenant(ctx, tn); err != nil {
-			return err
-		}
-		err := s.View(ctx, func(r lockbox.Reader) error {
-			_, err := r.GetTenant(ctx, tn.ID)
-			return err
-		})
-		if !errors.Is(err, lockbox.ErrNotFound) {
-			t.Errorf("View during the Update saw its uncommitted tenant: %v", err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// View is read-only even for a caller that asserts its Reader to a Tx.
-func TestViewIsReadOnly(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "lockbox.db"))
-	ctx := t.Context()
-	err := s.View(ctx, func(r lockbox.Reader) error {
-		tx, ok := r.(lockbox.Tx)
-		if !ok {
-			return nil
-		}
-		return tx.CreateTenant(ctx, &lockbox.Tenant{ID: "ten_1", Name: "x", CreatedAt: lockbox.SystemClock()})
-	})
-	if err == nil {
-		t.Fatal("a write inside View succeeded")
-	}
-}
-
 // Two stores on one file (two processes, in effect) append to the same log
 // concurrently: BEGIN IMMEDIATE and the busy timeout serialise them without
 // SQLITE_BUSY errors or duplicate indexes.
@@ -225,94 +189,6 @@ func TestTwoStoresOneFile(t *testing.T) {
 		if e.Index != int64(i) {
 			t.Fatalf("event %d has index %d", i, e.Index)
 		}
-	}
-}
-
-// The stored leaf is the event's canonical JSON, and equals the canonical
-// JSON of the event as ListEvents returns it, even when the appended event's
-// time had nanoseconds and another zone.
-func TestEventLeafStored(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lockbox.db")
-	s := open(t, path)
-	ctx := t.Context()
-	zone := time.FixedZone("CET", 3600)
-	e := lockbox.NewEvent("ten_1", lockbox.EventRequestApproved, "usr_1",
-		time.Date(2025, 6, 1, 12, 0, 0, 123456789, zone), map[string]any{"b": "<&>", "a": 1})
-	e.RequestID, e.TicketID = "req_1", "tkt_1"
-	if err := s.Update(ctx, func(tx lockbox.Tx) error { return tx.AppendEvent(ctx, e) }); err != nil {
-		t.Fatal(err)
-	}
-	if e.Time.Location() != time.UTC || e.Time.Nanosecond() != 123456000 {
-		t.Errorf("AppendEvent did not normalise the time to UTC microseconds: %s", e.Time.Format(time.RFC3339Nano))
-	}
-	var leaf []byte
-	if err := rawDB(t, path).QueryRow(`SELECT leaf FROM events WHERE tenant_id = 'ten_1' AND idx = 0`).Scan(&leaf); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(leaf, e.LeafBytes()) {
-		t.Fatalf("stored leaf %s, want %s", leaf, e.LeafBytes())
-	}
-	var evs []*lockbox.Event
-	if err := s.View(ctx, func(r lockbox.Reader) (err error) {
-		evs, err = r.ListEvents(ctx, lockbox.EventFilter{TenantID: "ten_1", After: -1})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 1 || !bytes.Equal(evs[0].LeafBytes(), leaf) {
-		t.Fatalf("leaf of the read event differs from the stored leaf %s", leaf)
-	}
-}
-
-func TestEventRejectsInvalidData(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "lockbox.db"))
-	ctx := t.Context()
-	e := lockbox.NewEvent("ten_1", lockbox.EventUserCreated, "", lockbox.SystemClock(), nil)
-	e.Data = []byte(`{"unterminated"`)
-	if err := s.Update(ctx, func(tx lockbox.Tx) error { return tx.AppendEvent(ctx, e) }); err == nil {
-		t.Fatal("an event with invalid JSON data was appended")
-	}
-}
-
-// Reviews and events cannot be changed even by SQL that bypasses the store.
-func TestAppendOnlyTriggers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lockbox.db")
-	s := open(t, path)
-	ctx := t.Context()
-	now := lockbox.SystemClock()
-	tn := &lockbox.Tenant{ID: "ten_1", Name: "acme", Lockbox: lockbox.DefaultLockboxSettings(), CreatedAt: now}
-	eng := &lockbox.User{ID: "usr_eng", Kind: lockbox.KindOperator, Email: "eng@op.example", Roles: []lockbox.Role{lockbox.RoleEngineer}, CreatedAt: now, UpdatedAt: now}
-	lead := &lockbox.User{ID: "usr_lead", Kind: lockbox.KindOperator, Email: "lead@op.example", Roles: []lockbox.Role{lockbox.RoleEngineer}, CreatedAt: now, UpdatedAt: now}
-	tk := &lockbox.Ticket{ID: "tkt_1", TenantID: tn.ID, Title: "t", Severity: 3, Status: lockbox.TicketOpen, CreatedBy: eng.ID, CreatedAt: now, UpdatedAt: now}
-	r := &lockbox.AccessRequest{ID: "req_1", TenantID: tn.ID, TicketID: tk.ID, RequesterID: eng.ID, Status: lockbox.StatusPendingInternal,
-		CreatedAt: now, UpdatedAt: now, DecisionDeadline: now.Add(time.Hour),
-		Reviews: []lockbox.Review{{ReviewerID: lead.ID, Stage: lockbox.StageInternal, Decision: lockbox.DecisionApprove, CreatedAt: now}}}
-	err := s.Update(ctx, func(tx lockbox.Tx) error {
-		return errors.Join(tx.CreateTenant(ctx, tn), tx.CreateUser(ctx, eng), tx.CreateUser(ctx, lead),
-			tx.CreateTicket(ctx, tk), tx.CreateRequest(ctx, r),
-			tx.AppendEvent(ctx, lockbox.NewEvent(tn.ID, lockbox.EventRequestCreated, eng.ID, now, nil)))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := rawDB(t, path)
-	for _, q := range []string{
-		`UPDATE events SET type = 'x'`,
-		`DELETE FROM events`,
-		`UPDATE reviews SET reason = 'x'`,
-		`DELETE FROM reviews`,
-	} {
-		if _, err := db.Exec(q); err == nil {
-			t.Errorf("%s succeeded", q)
-		}
-	}
-	var events, reviews int
-	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM reviews WHERE reason = '')`).
-		Scan(&events, &reviews); err != nil {
-		t.Fatal(err)
-	}
-	if events != 1 || reviews != 1 {
-		t.Fatalf("after tampering: %d events, %d untouched reviews; want 1 and 1", events, reviews)
 	}
 }
 

@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/transparency-dev/merkle/compact"
 
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 	"github.com/lockbox-dev/lockbox/tlog"
 )
 
@@ -32,66 +32,17 @@ func (s *Store) TreeHead(ctx context.Context, log string) (tlog.Head, error) {
 
 // treeHead reads the stored head of log; the zero Head when there is none.
 func (t *tx) treeHead(ctx context.Context, log string) (tlog.Head, error) {
-	var (
-		size int64
-		root []byte
-	)
-	err := t.queryRow(ctx, `SELECT size, root FROM tree_heads WHERE log = ?`, log).Scan(&size, &root)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return tlog.Head{}, nil
-	case err != nil:
-		return tlog.Head{}, fmt.Errorf("sqlite: read the tree head of log %q: %w", log, err)
-	}
-	return tlog.Head{Size: uint64(size), Root: root}, nil
+	return sqlstore.TreeHead(ctx, dialect, t.Q, log)
 }
 
-// Leaves implements tlog.Storage: the leaf column of the log's events, byte
-// for byte. Indexes are contiguous (AppendEvent takes the next one in the
-// serial writer, and events are append-only), so a gap is a damaged
-// database. The answer then stops at the gap: the server serves the entries
-// up to it, a verifier names the first missing entry, and the sequencer
-// never integrates past it (it logs that the log does not advance).
-func (s *Store) Leaves(ctx context.Context, log string, start, end uint64) ([][]byte, error) {
-	if end < start {
-		return nil, fmt.Errorf("sqlite: leaves [%d, %d) of log %q: end before start", start, end, log)
-	}
-	// SQLite integers are signed: no index reaches MaxInt64.
-	end = min(end, math.MaxInt64)
-	if start >= end {
-		return nil, nil
-	}
-	var leaves [][]byte
-	err := s.read(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, `SELECT idx, leaf FROM events WHERE tenant_id = ? AND idx >= ? AND idx < ? ORDER BY idx`,
-			log, int64(start), int64(end))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				idx  int64
-				leaf []byte
-			)
-			if err := rows.Scan(&idx, &leaf); err != nil {
-				return err
-			}
-			if want := start + uint64(len(leaves)); uint64(idx) != want {
-				return errGap
-			}
-			leaves = append(leaves, leaf)
-		}
-		return rows.Err()
+// Leaves implements tlog.Storage (see sqlstore.Leaves).
+func (s *Store) Leaves(ctx context.Context, log string, start, end uint64) (leaves [][]byte, err error) {
+	err = s.read(ctx, func(t *tx) (err error) {
+		leaves, err = sqlstore.Leaves(ctx, dialect, t.Q, log, start, end)
+		return err
 	})
-	if err != nil && !errors.Is(err, errGap) {
-		return nil, fmt.Errorf("sqlite: read leaves [%d, %d) of log %q: %w", start, end, log, err)
-	}
-	return leaves, nil
+	return leaves, err
 }
-
-// errGap stops reading leaves at a missing index.
-var errGap = errors.New("a log entry is missing")
 
 // Nodes implements tlog.Storage in one query, whatever the number of ids:
 // they go as a JSON array of [level, index] pairs, which json_each turns

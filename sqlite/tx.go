@@ -14,13 +14,15 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/lockbox-dev/lockbox"
+	"github.com/lockbox-dev/lockbox/internal/sqlstore"
 )
 
 // tx implements lockbox.Tx (and so lockbox.Reader) on one SQL transaction.
 // View hands it out as a Reader on a query_only connection.
 type tx struct {
-	tx    *sql.Tx
-	stmts *stmtCache
+	sqlstore.Tx // the SQL both engines share
+	tx          *sql.Tx
+	stmts       *stmtCache
 	// notices are the events appended in this transaction, announced to
 	// watchers once it commits.
 	notices []lockbox.EventNotice
@@ -189,23 +191,6 @@ func (c jsonCol) Scan(v any) error {
 	return nil
 }
 
-// toJSON marshals a value for a JSON column.
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// nullStr stores an empty string (an absent reference) as NULL.
-func nullStr[T ~string](s T) any {
-	if s == "" {
-		return nil
-	}
-	return string(s)
-}
-
 // strCol scans a nullable text column into a string type; NULL is "".
 type strCol[T ~string] struct{ p *T }
 
@@ -254,80 +239,66 @@ func duplicate(err error, kind, id string) error {
 	return fmt.Errorf("sqlite: create %s %s: %w", kind, id, err)
 }
 
-// notFound is the error of a Get on a missing row.
-func notFound(kind, id string) error {
-	return lockbox.Errorf(lockbox.CodeNotFound, "%s %s not found", kind, id)
-}
-
-// one checks that an UPDATE touched a row, or reports the row missing.
-func one(res sql.Result, kind, id string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: update %s %s: %w", kind, id, err)
-	}
-	if n == 0 {
-		return notFound(kind, id)
-	}
-	return nil
-}
-
-// filter builds the WHERE clause of a list query.
-type filter struct {
-	conds []string
-	args  []any
-}
-
-func (f *filter) add(cond string, args ...any) {
-	f.conds = append(f.conds, cond)
-	f.args = append(f.args, args...)
-}
-
-func (f *filter) where() string {
-	if len(f.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(f.conds, " AND ")
-}
-
-// listPage runs a newest-first list query, paged by (created_at, id).
-// selectFrom is "SELECT <columns> FROM <table>"; f holds the filters; the
-// returned token is "" on the last page.
-func listPage[T any](ctx context.Context, t *tx, selectFrom string, f filter, page lockbox.Page,
-	scan func(*sql.Rows) (T, error), key func(T) (time.Time, string),
-) ([]T, string, error) {
-	page, err := page.Normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	if page.Token != "" {
-		at, id, err := lockbox.DecodeCursor(page.Token)
-		if err != nil {
-			return nil, "", err
+// dialect is SQLite's: ? placeholders, times as fixed-width UTC text,
+// JSON as text.
+var dialect = &sqlstore.Dialect{
+	Name:         "sqlite",
+	NoLimit:      -1,
+	Time:         func(t time.Time) any { return fmtTime(t) },
+	TimeDest:     func(p *time.Time) any { return timeCol{p} },
+	NullTimeDest: func(p **time.Time) any { return nullTimeCol{p} },
+	JSONDest:     func(p any) any { return jsonCol{p} },
+	TextDest:     func(p *string) any { return strCol[string]{p} },
+	NoRows:       func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
+	// The e-mail column is COLLATE NOCASE.
+	EmailIs:    "email = ?",
+	CommentSeq: "rowid",
+	Unique: func(err error, table, column string) bool {
+		msg, ok := isUnique(err)
+		return ok && strings.Contains(msg, table+"."+column)
+	},
+	WriteErr: func(err error, op, kind, id string) error {
+		if op == "create" {
+			return duplicate(err, kind, id)
 		}
-		f.add("(created_at, id) < (?, ?)", fmtTime(at), id)
-	}
-	q := selectFrom + f.where() + " ORDER BY created_at DESC, id DESC LIMIT ?"
-	rows, err := t.query(ctx, q, append(f.args, page.Size+1)...)
+		return fmt.Errorf("sqlite: %s %s %s: %w", op, kind, id, err)
+	},
+}
+
+// newTx starts the store's view of one SQL transaction.
+func newTx(sqlTx *sql.Tx, stmts *stmtCache) *tx {
+	t := &tx{tx: sqlTx, stmts: stmts}
+	t.Tx = sqlstore.Tx{D: dialect, Q: querier{t}}
+	return t
+}
+
+// querier is a transaction as sqlstore runs it. Its methods are not the
+// transaction's own, so no code holding a lockbox.Tx or lockbox.Reader can
+// reach raw SQL by asserting it to an interface.
+type querier struct{ t *tx }
+
+// Exec implements sqlstore.Querier.
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	t := q.t
+	res, err := t.exec(ctx, query, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: list: %w", err)
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// QueryRow and QueryEach implement sqlstore.Querier.
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	t := q.t
+	return t.queryRow(ctx, query, args...)
+}
+
+func (q querier) QueryEach(ctx context.Context, query string, args []any, each func(sqlstore.Row) error) error {
+	t := q.t
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("sqlite: list: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: list: %w", err)
-	}
-	next := ""
-	if len(out) > page.Size {
-		out = out[:page.Size]
-		at, id := key(out[len(out)-1])
-		next = lockbox.EncodeCursor(at, id)
-	}
-	return out, next, nil
+	return sqlstore.EachRow(rows, each)
 }
