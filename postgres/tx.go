@@ -77,14 +77,6 @@ func (t *tx) queryEach(ctx context.Context, query string, args []any, scan func(
 // SQLite store does (PostgreSQL would round).
 func ts(v time.Time) time.Time { return v.UTC().Truncate(time.Microsecond) }
 
-// tsPtr stores nil as NULL.
-func tsPtr(v *time.Time) any {
-	if v == nil {
-		return nil
-	}
-	return ts(*v)
-}
-
 // strCol scans a nullable text column into a string type; NULL is "".
 type strCol[T ~string] struct{ p *T }
 

@@ -129,14 +129,6 @@ const timeFormat = "2006-01-02T15:04:05.000000Z"
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-// fmtNullTime stores nil as NULL.
-func fmtNullTime(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return fmtTime(*t)
-}
-
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(timeFormat, s)
 	if err != nil {
