@@ -166,12 +166,17 @@ func (r *AccessRequest) mayReview(p *Principal, stage Stage, d ReviewDecision) e
 		if !u.IsOperator() {
 			return Errorf(CodeForbidden, "request %s awaits internal approval by operator groups %s", r.ID, groupList(r.Policy.InternalApprovals))
 		}
+		in := false
 		for _, g := range r.Policy.InternalApprovals {
-			if u.InGroup(g.Group) {
-				return nil
-			}
+			in = in || u.InGroup(g.Group)
 		}
-		return Errorf(CodeForbidden, "internal approval of request %s needs a member of %s; you are in none of them", r.ID, groupList(r.Policy.InternalApprovals))
+		if !in {
+			return Errorf(CodeForbidden, "internal approval of request %s needs a member of %s; you are in none of them", r.ID, groupList(r.Policy.InternalApprovals))
+		}
+		// A stolen password alone approves nothing, at either stage.
+		if d == DecisionApprove && !p.MFA() {
+			return Errorf(CodeForbidden, "approving access needs a session signed in with a one-time code: sign in again with your TOTP code")
+		}
 	case StageCustomer:
 		if !u.IsApproverOf(r.TenantID) {
 			return Errorf(CodeForbidden, "request %s awaits the customer's approval: only the tenant's tenant_admin or lockbox_approver users may review it", r.ID)
@@ -197,7 +202,7 @@ func (r *AccessRequest) approvers(stage Stage, rc ReviewContext) []*User {
 		}
 		switch stage {
 		case StageInternal:
-			if u.IsOperator() {
+			if rv.MFA && u.IsOperator() {
 				out = append(out, u)
 			}
 		case StageCustomer:

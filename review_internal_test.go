@@ -31,9 +31,10 @@ func TestApproversAtDecisionTime(t *testing.T) {
 		{"an approver of another tenant", cust("a", "other", RoleTenantAdmin), StageCustomer, true, false},
 		{"a removed approver", removed, StageCustomer, true, false},
 		{"an operator at the customer stage", &User{ID: "op", Kind: KindOperator, TenantID: "t", Roles: []Role{RoleLockboxApprover}}, StageCustomer, true, false},
-		{"a lead", &User{ID: "lead", Kind: KindOperator, Roles: []Role{RoleEngineer}, Groups: []string{"g"}}, StageInternal, false, true},
-		{"a customer at the internal stage", &User{ID: "c", Kind: KindCustomer, TenantID: "t", Roles: []Role{RoleTenantAdmin}, Groups: []string{"g"}}, StageInternal, false, false},
-		{"the requester", &User{ID: "eng", Kind: KindOperator, Roles: []Role{RoleEngineer}, Groups: []string{"g"}}, StageInternal, false, false},
+		{"a lead with MFA", &User{ID: "lead", Kind: KindOperator, Roles: []Role{RoleEngineer}, Groups: []string{"g"}}, StageInternal, true, true},
+		{"a lead without MFA", &User{ID: "lead", Kind: KindOperator, Roles: []Role{RoleEngineer}, Groups: []string{"g"}}, StageInternal, false, false},
+		{"a customer at the internal stage", &User{ID: "c", Kind: KindCustomer, TenantID: "t", Roles: []Role{RoleTenantAdmin}, Groups: []string{"g"}}, StageInternal, true, false},
+		{"the requester", &User{ID: "eng", Kind: KindOperator, Roles: []Role{RoleEngineer}, Groups: []string{"g"}}, StageInternal, true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -106,9 +106,9 @@ func TestStoredInternalApprovalsThatDoNotCount(t *testing.T) {
 			r := &lockbox.AccessRequest{ID: "r", TenantID: "t", RequesterID: "eng", Status: lockbox.StatusPendingInternal,
 				RequestedDuration: lockbox.Duration(time.Hour), DecisionDeadline: t0.Add(time.Hour),
 				Policy:  lockbox.Decision{InternalApprovals: []lockbox.GroupApprovals{{Group: "support-leads", Count: 2}}},
-				Reviews: []lockbox.Review{{ReviewerID: c.stored.ID, Stage: lockbox.StageInternal, Decision: lockbox.DecisionApprove, CreatedAt: t0}}}
+				Reviews: []lockbox.Review{{ReviewerID: c.stored.ID, Stage: lockbox.StageInternal, Decision: lockbox.DecisionApprove, MFA: true, CreatedAt: t0}}}
 			rc := lockbox.ReviewContext{Settings: lockbox.DefaultLockboxSettings(), Reviewers: map[lockbox.UserID]*lockbox.User{c.stored.ID: c.stored}}
-			out, err := r.ApplyReview(&lockbox.Principal{User: op("lead", "support-leads")}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0)
+			out, err := r.ApplyReview(&lockbox.Principal{User: op("lead", "support-leads"), AMR: []string{"pwd", "otp"}}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0)
 			if err != nil || out.To != lockbox.StatusPendingInternal {
 				t.Fatalf("one lead after a stored approval by %s: %s %v, want still pending_internal", c.name, out.To, err)
 			}

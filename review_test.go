@@ -141,13 +141,13 @@ func TestSelfReviewAndDenyShortCircuit(t *testing.T) {
 		RequestedDuration: lockbox.Duration(time.Hour), DecisionDeadline: t0.Add(time.Hour),
 		Policy: lockbox.Decision{InternalApprovals: []lockbox.GroupApprovals{{Group: "support-leads", Count: 2}}, CustomerApprovalRequired: true}}
 	rc := lockbox.ReviewContext{Settings: lockbox.DefaultLockboxSettings(), Reviewers: map[lockbox.UserID]*lockbox.User{}}
-	if _, err := r.ApplyReview(&lockbox.Principal{User: lead}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0); codeOf(err) != lockbox.CodeForbidden {
+	if _, err := r.ApplyReview(&lockbox.Principal{User: lead, AMR: []string{"pwd", "otp"}}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0); codeOf(err) != lockbox.CodeForbidden {
 		t.Fatalf("self review: %v", err)
 	}
-	if _, err := r.ApplyReview(&lockbox.Principal{User: op("nogroup")}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0); codeOf(err) != lockbox.CodeForbidden {
+	if _, err := r.ApplyReview(&lockbox.Principal{User: op("nogroup"), AMR: []string{"pwd", "otp"}}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0); codeOf(err) != lockbox.CodeForbidden {
 		t.Fatalf("review by an operator outside the groups: %v", err)
 	}
-	if _, err := r.ApplyReview(&lockbox.Principal{User: op("l2", "support-leads")}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0); err != nil || r.Status != lockbox.StatusPendingInternal {
+	if _, err := r.ApplyReview(&lockbox.Principal{User: op("l2", "support-leads"), AMR: []string{"pwd", "otp"}}, lockbox.ReviewInput{Decision: lockbox.DecisionApprove}, rc, t0); err != nil || r.Status != lockbox.StatusPendingInternal {
 		t.Fatalf("one of two internal approvals: %v %s", err, r.Status)
 	}
 	out, err := r.ApplyReview(&lockbox.Principal{User: op("l3", "support-leads")}, lockbox.ReviewInput{Decision: lockbox.DecisionDeny, Reason: "no"}, rc, t0)

@@ -175,6 +175,7 @@ func TestInternalReview(t *testing.T) {
 		{"an operator admin outside the group", e.mfa(e.opAdmin), lockbox.CodeForbidden},
 		{"the customer's approver before its stage", e.mfa(e.apr1), lockbox.CodeForbidden},
 		{"a customer of another tenant", e.mfa(e.foreign), lockbox.CodeNotFound},
+		{"a support lead on a password-only session", e.pwd(e.lead1), lockbox.CodeForbidden},
 	}
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {

@@ -278,10 +278,9 @@ func parseAuthzTable(t *testing.T, text string) map[string]map[string]string {
 //     second factor is needed: approving at the customer stage, changing
 //     lockbox settings, rotating webhook secrets, managing users,
 //     replacing a second factor (POST /v1/me/totp) and filing a request
-//     (the default JIT policy asks for MFA). Denying and revoking only
-//     reduce access and need none. Internal approval does not ask for a
-//     second factor today (a support lead's password alone approves
-//     internally; the customer's approval still needs one).
+//     (the default JIT policy asks for MFA), and approving at either
+//     stage: a support lead's password alone approves nothing internally
+//     either. Denying and revoking only reduce access and need none.
 //   - POST /v1/auth/login is public; the body's wrong password is what
 //     answers 401, for everyone.
 //   - POST /v1/auth/logout acts on the caller's own session, so "own" and
@@ -326,7 +325,7 @@ POST /v1/me/totp                                     ok/ok          ok/ok       
 POST /v1/me/totp/verify                              ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          401/401        401/401        ok/ok          ok/ok          ok/ok          ok/ok          ok/ok          ok/ok
 POST /v1/requests                                    403/403        ok/ok          ok/ok          403/403        403/403        403/403        403/403        403/403        401/401        401/401        403/403        403/403        403/403        403/403        403/403        403/403
 POST /v1/requests/{id}/approve @customer             403/403        403/403        403/403        404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        403/403        403/403        403/403        403/404        403/404        403/404
-POST /v1/requests/{id}/approve @internal             403/403        403/403        ok/ok          404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        403/403        ok/ok          403/404        403/404        403/404
+POST /v1/requests/{id}/approve @internal             403/403        403/403        ok/ok          404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        403/403        403/403        403/404        403/404        403/404
 POST /v1/requests/{id}/cancel                        403/403        ok/403         403/403        404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        ok/403         403/403        403/404        403/404        403/404
 POST /v1/requests/{id}/complete @approved            403/403        ok/403         403/403        404/404        403/404        403/404        403/404        404/403        401/401        401/401        403/403        ok/403         403/403        403/404        403/404        403/404
 POST /v1/requests/{id}/deny @customer                403/403        403/403        403/403        404/404        ok/404         ok/404         403/404        404/ok         401/401        401/401        403/403        403/403        403/403        ok/404         ok/404         403/404
