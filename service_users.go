@@ -146,19 +146,29 @@ func (s *Service) redactTenant(_ *Principal, t *Tenant) error {
 	return nil
 }
 
+// mayChangeSettings checks that p may change tenant id's lockbox settings
+// (webhook secrets included): only a tenant_admin of the tenant, on an MFA
+// session; no operator role can. may and doing word the refusals.
+func mayChangeSettings(p *Principal, id TenantID, may, doing string) error {
+	if err := tenantVisible(p, id); err != nil {
+		return err
+	}
+	if !p.User.IsTenantAdminOf(id) {
+		return Errorf(CodeForbidden, "only the tenant's own tenant_admin users may %s", may)
+	}
+	if !p.MFA() {
+		return Errorf(CodeForbidden, "%s needs a session signed in with a one-time code", doing)
+	}
+	return nil
+}
+
 // UpdateLockbox changes a tenant's lockbox settings. Only a tenant_admin of
 // the tenant, on an MFA session; no operator role can. The answer carries
 // the secrets of the webhooks this change adds, once; the others' stay
 // hidden.
 func (s *Service) UpdateLockbox(ctx context.Context, p *Principal, id TenantID, patch LockboxPatch) (*LockboxSettings, error) {
-	if err := tenantVisible(p, id); err != nil {
+	if err := mayChangeSettings(p, id, "change its lockbox settings", "changing lockbox settings"); err != nil {
 		return nil, err
-	}
-	if !p.User.IsTenantAdminOf(id) {
-		return nil, Errorf(CodeForbidden, "only the tenant's own tenant_admin users may change its lockbox settings")
-	}
-	if !p.MFA() {
-		return nil, Errorf(CodeForbidden, "changing lockbox settings needs a session signed in with a one-time code")
 	}
 	var out LockboxSettings
 	err := s.update(ctx, func(tx *txn) error {
@@ -205,14 +215,8 @@ type RotateWebhookSecretInput struct {
 // tenant, on an MFA session (like every change of the settings); the
 // rotation is an event in the tenant's log, without the secret.
 func (s *Service) RotateWebhookSecret(ctx context.Context, p *Principal, id TenantID, in RotateWebhookSecretInput) (*Webhook, error) {
-	if err := tenantVisible(p, id); err != nil {
+	if err := mayChangeSettings(p, id, "rotate its webhook secrets", "rotating a webhook secret"); err != nil {
 		return nil, err
-	}
-	if !p.User.IsTenantAdminOf(id) {
-		return nil, Errorf(CodeForbidden, "only the tenant's own tenant_admin users may rotate its webhook secrets")
-	}
-	if !p.MFA() {
-		return nil, Errorf(CodeForbidden, "rotating a webhook secret needs a session signed in with a one-time code")
 	}
 	if strings.TrimSpace(in.URL) == "" {
 		return nil, Errorf(CodeInvalid, "url is required: the URL of the webhook whose secret to rotate")
